@@ -1,1 +1,27 @@
+//! An async Kafka client and Kafka's command-line tools, built on it.
+//!
+//! Map of the crate:
+//! - [`connection`]: one TCP connection to a broker — framing, headers, version choice.
+//! - [`versions`]: which versions of each Kafka API this crate speaks.
+//! - [`cluster`]: bootstrap, Metadata, a connection per broker, leaders, retries.
+//! - [`error`]: `ClientError` and `KafkaError` (a broker's error code, name and message).
+//! - [`topic_id`]: Kafka's base64 text form of topic ids.
+//! - [`admin`]: `AdminClient` — topics, configs, offsets, cluster description.
+//! - [`producer`]: `Producer` — partitioning, batching, idempotent delivery.
+//! - [`consumer`]: `Consumer` — assigned partitions, seeks, Fetch and record decoding.
+//! - [`cli`]: the tools `kafka-topics`, `kafka-configs`, `kafka-console-producer` and
+//!   `kafka-console-consumer`; the binaries in `src/bin/` only call into it.
 
+pub mod admin;
+pub mod cli;
+pub mod cluster;
+pub mod connection;
+pub mod consumer;
+pub mod error;
+pub mod producer;
+pub mod topic_id;
+pub mod versions;
+
+pub use admin::AdminClient;
+pub use cluster::{Cluster, ClusterConfig, TopicPartition};
+pub use error::{ClientError, KafkaError};

@@ -1,1 +1,25 @@
-
+//! Potok's Kafka-compatible broker. Where a Produce request goes, from socket to disk:
+//! `server` accepts the connection, `connection` reads the frame, `api` decodes it and
+//! calls `api::produce`, which appends through `replica::Partition` to `log::PartitionLog`.
+//!
+//! - `config`: server.properties, `--override` and environment, with Kafka's key names.
+//! - `config_catalog`: Kafka's topic and broker config keys, types, defaults and synonyms.
+//! - `server`, `connection`: the listener and one task per client connection.
+//! - `api`: request decoding, version checks and one handler module per API family.
+//! - `broker`: the shared state every handler reads.
+//! - `metadata`: the cluster image brokers serve from and the controller that changes it.
+//! - `replica`: the partitions this broker hosts, idempotent-producer state.
+//! - `log`: Kafka's on-disk log: segments, indexes, recovery, retention.
+//! - `metrics`: Prometheus metrics at `/metrics`.
+//! - `error`: the Kafka error code and message a handler answers with.
+pub mod api;
+pub mod broker;
+pub mod config;
+pub mod config_catalog;
+pub mod connection;
+pub mod error;
+pub mod log;
+pub mod metadata;
+pub mod metrics;
+pub mod replica;
+pub mod server;

@@ -1,0 +1,5 @@
+//! `kafka-console-consumer`: see `potok_client::cli::console_consumer`.
+
+fn main() -> std::process::ExitCode {
+    potok_client::cli::console_consumer::main()
+}

@@ -1,0 +1,15 @@
+//! A partition's log as Kafka lays it out on disk: a directory of segments, each a `.log`
+//! of record batches stored as received plus its `.index` and `.timeindex`.
+//!
+//! - `batch`: the v2 batch header: parse, validate (CRC), patch offsets.
+//! - `index`: the sparse offset and time indexes.
+//! - `segment`: one segment's files.
+//! - `partition_log`: the log as a whole: append, read, recovery, retention, truncation.
+
+mod batch;
+mod index;
+mod partition_log;
+mod segment;
+
+pub use batch::{validate_batches, BatchError, BatchHeader};
+pub use partition_log::{AppendInfo, LogConfig, LogError, PartitionLog, ReadResult};

@@ -1,0 +1,543 @@
+//! The partition log: segments in offset order, the log start offset, and the operations the
+//! broker needs. Offsets are assigned here, on append; the last segment is the active one.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use kafka_protocol::records::RecordBatchDecoder;
+use thiserror::Error;
+
+use super::batch::{
+    set_base_offset, set_log_append_time, set_partition_leader_epoch, validate_batches, BatchError,
+    BatchHeader,
+};
+use super::segment::{file_name, Segment};
+
+/// Where the log start offset (raised by DeleteRecords) survives restarts.
+const LOG_START_OFFSET_FILE: &str = "log-start-offset";
+
+/// The log settings taken from topic configs; defaults are Kafka's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogConfig {
+    /// `segment.bytes`
+    pub segment_bytes: u64,
+    /// `segment.ms`
+    pub segment_ms: i64,
+    /// `retention.ms`, -1 for unlimited
+    pub retention_ms: i64,
+    /// `retention.bytes`, -1 for unlimited
+    pub retention_bytes: i64,
+    /// `index.interval.bytes`
+    pub index_interval_bytes: u32,
+    /// `message.timestamp.type=LogAppendTime`
+    pub log_append_time: bool,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            segment_bytes: 1_073_741_824,
+            segment_ms: 604_800_000,
+            retention_ms: 604_800_000,
+            retention_bytes: -1,
+            index_interval_bytes: 4096,
+            log_append_time: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendInfo {
+    pub base_offset: i64,
+    pub last_offset: i64,
+    /// The broker's timestamp with LogAppendTime, else -1.
+    pub log_append_time: i64,
+    pub log_start_offset: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReadResult {
+    pub records: Bytes,
+    pub log_start_offset: i64,
+    pub log_end_offset: i64,
+}
+
+#[derive(Debug, Error)]
+pub enum LogError {
+    #[error("log I/O failed: {0}")]
+    Io(#[from] io::Error),
+    #[error(transparent)]
+    Batch(#[from] BatchError),
+    #[error("offset {offset} is outside the log's range [{log_start_offset}, {log_end_offset}]")]
+    OffsetOutOfRange {
+        offset: i64,
+        log_start_offset: i64,
+        log_end_offset: i64,
+    },
+    #[error("replicated batch starts at offset {got}, but the log ends at {expected}")]
+    NonContiguousAppend { expected: i64, got: i64 },
+}
+
+pub struct PartitionLog {
+    dir: PathBuf,
+    config: LogConfig,
+    segments: BTreeMap<i64, Segment>,
+    log_start_offset: i64,
+}
+
+impl PartitionLog {
+    /// Opens the log in `dir` (creating it), validating the active segment's tail and
+    /// truncating a torn write left by a crash.
+    pub fn open(dir: &Path, config: LogConfig) -> Result<Self, LogError> {
+        std::fs::create_dir_all(dir)?;
+        let mut bases: Vec<i64> = std::fs::read_dir(dir)?
+            .filter_map(|entry| {
+                let name = entry.ok()?.file_name().into_string().ok()?;
+                name.strip_suffix(".log")?.parse().ok()
+            })
+            .collect();
+        bases.sort_unstable();
+        if bases.is_empty() {
+            bases.push(read_log_start_offset(dir)?.unwrap_or(0));
+        }
+        let mut segments = BTreeMap::new();
+        for (i, &base) in bases.iter().enumerate() {
+            let active = i == bases.len() - 1;
+            let (segment, truncated) =
+                Segment::open(dir, base, config.index_interval_bytes, active)?;
+            if truncated > 0 {
+                tracing::warn!(
+                    log = %dir.display(),
+                    segment = %file_name(base, "log"),
+                    truncated_bytes = truncated,
+                    "truncated an incomplete or corrupt tail left by an unclean shutdown"
+                );
+            }
+            segments.insert(base, segment);
+        }
+        let first_base = bases[0];
+        let log_start_offset = read_log_start_offset(dir)?
+            .unwrap_or(first_base)
+            .max(first_base);
+        Ok(PartitionLog {
+            dir: dir.to_path_buf(),
+            config,
+            segments,
+            log_start_offset,
+        })
+    }
+
+    fn active(&self) -> &Segment {
+        self.segments
+            .values()
+            .next_back()
+            .expect("a log has a segment")
+    }
+
+    fn active_mut(&mut self) -> &mut Segment {
+        self.segments
+            .values_mut()
+            .next_back()
+            .expect("a log has a segment")
+    }
+
+    pub fn log_start_offset(&self) -> i64 {
+        self.log_start_offset
+    }
+
+    pub fn log_end_offset(&self) -> i64 {
+        self.active().next_offset()
+    }
+
+    pub fn size_bytes(&self) -> u64 {
+        self.segments.values().map(Segment::size).sum()
+    }
+
+    pub fn update_config(&mut self, config: LogConfig) {
+        self.config = config;
+    }
+
+    /// Appends a producer's batches, giving them the next offsets and `leader_epoch`.
+    pub fn append(
+        &mut self,
+        records: &[u8],
+        leader_epoch: i32,
+        now_ms: i64,
+    ) -> Result<AppendInfo, LogError> {
+        let headers = validate_batches(records)?;
+        let mut bytes = records.to_vec();
+        let base_offset = self.log_end_offset();
+        let mut next = base_offset;
+        let mut position = 0;
+        let mut patched = Vec::with_capacity(headers.len());
+        for header in headers {
+            let batch = &mut bytes[position..position + header.total_size()];
+            set_base_offset(batch, next);
+            set_partition_leader_epoch(batch, leader_epoch);
+            if self.config.log_append_time {
+                set_log_append_time(batch, now_ms);
+            }
+            patched.push(BatchHeader {
+                base_offset: next,
+                partition_leader_epoch: leader_epoch,
+                max_timestamp: if self.config.log_append_time {
+                    now_ms
+                } else {
+                    header.max_timestamp
+                },
+                ..header
+            });
+            next += header.last_offset_delta as i64 + 1;
+            position += header.total_size();
+        }
+        self.write_batches(&bytes, &patched, now_ms)?;
+        Ok(AppendInfo {
+            base_offset,
+            last_offset: next - 1,
+            log_append_time: if self.config.log_append_time {
+                now_ms
+            } else {
+                -1
+            },
+            log_start_offset: self.log_start_offset,
+        })
+    }
+
+    /// Appends batches copied from a leader, keeping their offsets.
+    pub fn append_as_follower(
+        &mut self,
+        records: &[u8],
+        now_ms: i64,
+    ) -> Result<AppendInfo, LogError> {
+        let headers = validate_batches(records)?;
+        let expected = self.log_end_offset();
+        let first = headers[0].base_offset;
+        if first != expected {
+            return Err(LogError::NonContiguousAppend {
+                expected,
+                got: first,
+            });
+        }
+        let last_offset = headers
+            .last()
+            .map_or(expected - 1, BatchHeader::last_offset);
+        self.write_batches(records, &headers, now_ms)?;
+        Ok(AppendInfo {
+            base_offset: first,
+            last_offset,
+            log_append_time: -1,
+            log_start_offset: self.log_start_offset,
+        })
+    }
+
+    fn write_batches(
+        &mut self,
+        bytes: &[u8],
+        headers: &[BatchHeader],
+        now_ms: i64,
+    ) -> Result<(), LogError> {
+        self.roll_if_needed(bytes.len() as u64, now_ms)?;
+        let mut position = 0;
+        let segment = self.active_mut();
+        for header in headers {
+            let size = header.total_size();
+            segment.append(&bytes[position..position + size], header, now_ms)?;
+            position += size;
+        }
+        Ok(())
+    }
+
+    /// Starts a new segment when the active one would pass `segment.bytes`, is older than
+    /// `segment.ms`, or its relative offsets would no longer fit the 32-bit index.
+    fn roll_if_needed(&mut self, incoming: u64, now_ms: i64) -> Result<(), LogError> {
+        let end = self.log_end_offset();
+        let segment_bytes = self.config.segment_bytes;
+        let segment_ms = self.config.segment_ms;
+        let index_interval = self.config.index_interval_bytes;
+        let active = self.active_mut();
+        if active.size() == 0 {
+            return Ok(());
+        }
+        let full = active.size() + incoming > segment_bytes;
+        let old = active
+            .first_append_ms
+            .is_some_and(|first| now_ms - first > segment_ms);
+        let offsets_exhausted = end - active.base_offset > i32::MAX as i64;
+        if !(full || old || offsets_exhausted) {
+            return Ok(());
+        }
+        active.flush()?;
+        let (segment, _) = Segment::open(&self.dir, end, index_interval, false)?;
+        self.segments.insert(end, segment);
+        Ok(())
+    }
+
+    /// Whole batches from the one holding `offset`, up to `max_bytes` (the first batch is
+    /// returned whole even when larger, as Kafka does) and stopping before `max_offset`.
+    pub fn read(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        max_offset: i64,
+    ) -> Result<ReadResult, LogError> {
+        let log_end_offset = self.log_end_offset();
+        if offset < self.log_start_offset || offset > log_end_offset {
+            return Err(LogError::OffsetOutOfRange {
+                offset,
+                log_start_offset: self.log_start_offset,
+                log_end_offset,
+            });
+        }
+        let result = |records| ReadResult {
+            records,
+            log_start_offset: self.log_start_offset,
+            log_end_offset,
+        };
+        if offset >= log_end_offset.min(max_offset) {
+            return Ok(result(Bytes::new()));
+        }
+        let Some((segment, start)) = self.locate(offset)? else {
+            return Ok(result(Bytes::new()));
+        };
+        let mut length = 0usize;
+        let mut position = start;
+        while let Some(header) = segment.header_at(position)? {
+            let size = header.total_size();
+            if header.base_offset >= max_offset || (length > 0 && length + size > max_bytes) {
+                break;
+            }
+            if position + size as u64 > segment.size() {
+                break;
+            }
+            length += size;
+            position += size as u64;
+        }
+        Ok(result(Bytes::from(segment.read(start, length)?)))
+    }
+
+    /// The segment and file position of the batch holding `offset`, looking into the next
+    /// segment when `offset` is past the end of the one it would belong to.
+    fn locate(&self, offset: i64) -> Result<Option<(&Segment, u64)>, LogError> {
+        for (_, segment) in self
+            .segments
+            .range(..=offset)
+            .next_back()
+            .into_iter()
+            .chain(self.segments.range(offset + 1..).take(1))
+        {
+            if let Some((position, _)) = segment.find(offset)? {
+                return Ok(Some((segment, position)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// ListOffsets by timestamp: the first offset whose record timestamp is at least
+    /// `timestamp`, and that timestamp.
+    pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<Option<(i64, i64)>, LogError> {
+        for segment in self.segments.values() {
+            if segment
+                .max_timestamp()
+                .is_none_or(|(max, _)| max < timestamp)
+            {
+                continue;
+            }
+            let Some((position, header)) = segment.find_by_timestamp(timestamp)? else {
+                continue;
+            };
+            let found = self.record_in_batch(segment, position, &header, |record_timestamp| {
+                record_timestamp >= timestamp
+            })?;
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
+        Ok(None)
+    }
+
+    /// ListOffsets MAX_TIMESTAMP: the offset of the record with the largest timestamp.
+    pub fn max_timestamp(&self) -> Result<Option<(i64, i64)>, LogError> {
+        let Some((max, batch_offset)) = self
+            .segments
+            .values()
+            .filter_map(Segment::max_timestamp)
+            .fold(None, |best: Option<(i64, i64)>, candidate| match best {
+                Some(best) if best.0 >= candidate.0 => Some(best),
+                _ => Some(candidate),
+            })
+        else {
+            return Ok(None);
+        };
+        let (segment, position) = match self.locate(batch_offset)? {
+            Some(found) => found,
+            None => return Ok(None),
+        };
+        let Some(header) = segment.header_at(position)? else {
+            return Ok(None);
+        };
+        self.record_in_batch(segment, position, &header, |t| t == max)
+    }
+
+    /// The first record of a stored batch, at or after the log start, whose timestamp
+    /// satisfies `wanted`; decodes (and decompresses) the batch.
+    fn record_in_batch(
+        &self,
+        segment: &Segment,
+        position: u64,
+        header: &BatchHeader,
+        wanted: impl Fn(i64) -> bool,
+    ) -> Result<Option<(i64, i64)>, LogError> {
+        if header.timestamp_is_log_append_time() {
+            let offset = header.base_offset.max(self.log_start_offset);
+            return Ok(wanted(header.max_timestamp).then_some((offset, header.max_timestamp)));
+        }
+        let mut bytes = Bytes::from(segment.read(position, header.total_size())?);
+        let decoded = RecordBatchDecoder::decode(&mut bytes)
+            .map_err(|e| BatchError::Corrupt(format!("stored batch does not decode: {e}")))?;
+        Ok(decoded
+            .records
+            .iter()
+            .filter(|record| record.offset >= self.log_start_offset)
+            .find(|record| wanted(record.timestamp))
+            .map(|record| (record.offset, record.timestamp)))
+    }
+
+    /// DeleteRecords: makes `offset` the new log start and removes segments wholly below it.
+    pub fn delete_records_before(&mut self, offset: i64) -> Result<i64, LogError> {
+        let log_end_offset = self.log_end_offset();
+        if offset > log_end_offset || offset < 0 {
+            return Err(LogError::OffsetOutOfRange {
+                offset,
+                log_start_offset: self.log_start_offset,
+                log_end_offset,
+            });
+        }
+        if offset > self.log_start_offset {
+            self.set_log_start_offset(offset)?;
+            self.delete_segments_below_start()?;
+        }
+        Ok(self.log_start_offset)
+    }
+
+    fn set_log_start_offset(&mut self, offset: i64) -> Result<(), LogError> {
+        self.log_start_offset = offset;
+        let path = self.dir.join(LOG_START_OFFSET_FILE);
+        let temp = path.with_extension("tmp");
+        std::fs::write(&temp, offset.to_string())?;
+        std::fs::rename(temp, path)?;
+        Ok(())
+    }
+
+    /// Removes closed segments whose every offset is below the log start offset.
+    fn delete_segments_below_start(&mut self) -> Result<(), LogError> {
+        let active_base = self.active().base_offset;
+        let doomed: Vec<i64> = self
+            .segments
+            .values()
+            .filter(|s| s.base_offset != active_base && s.next_offset() <= self.log_start_offset)
+            .map(|s| s.base_offset)
+            .collect();
+        for base in doomed {
+            if let Some(segment) = self.segments.remove(&base) {
+                segment.delete()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes the oldest closed segments past `retention.ms` (by their largest timestamp)
+    /// or while the log exceeds `retention.bytes`. Returns how many were deleted.
+    pub fn apply_retention(&mut self, now_ms: i64) -> Result<usize, LogError> {
+        let mut deleted = 0;
+        loop {
+            if self.segments.len() < 2 {
+                break;
+            }
+            let oldest = self.segments.values().next().expect("two segments");
+            let expired = self.config.retention_ms >= 0
+                && oldest
+                    .max_timestamp()
+                    .is_none_or(|(max, _)| now_ms - max > self.config.retention_ms);
+            let oversized = self.config.retention_bytes >= 0
+                && self.size_bytes() - oldest.size() >= self.config.retention_bytes as u64;
+            if !(expired || oversized) {
+                break;
+            }
+            let base = oldest.base_offset;
+            let next = oldest.next_offset();
+            let segment = self.segments.remove(&base).expect("present");
+            segment.delete()?;
+            deleted += 1;
+            if next > self.log_start_offset {
+                self.set_log_start_offset(next)?;
+            }
+        }
+        Ok(deleted)
+    }
+
+    /// Removes every batch at or after `offset` (whole batches), for follower truncation.
+    pub fn truncate_to(&mut self, offset: i64) -> Result<(), LogError> {
+        let doomed: Vec<i64> = self
+            .segments
+            .range(offset + 1..)
+            .map(|(base, _)| *base)
+            .collect();
+        for base in doomed {
+            if self.segments.len() == 1 {
+                break;
+            }
+            if let Some(segment) = self.segments.remove(&base) {
+                segment.delete()?;
+            }
+        }
+        self.active_mut().truncate_to(offset)?;
+        Ok(())
+    }
+
+    /// Headers of the batches from the one holding `from_offset` to the end.
+    pub fn batch_headers(&self, from_offset: i64) -> Result<Vec<BatchHeader>, LogError> {
+        let mut headers = Vec::new();
+        let first = self
+            .segments
+            .range(..=from_offset)
+            .next_back()
+            .map_or(i64::MIN, |(base, _)| *base);
+        for segment in self.segments.range(first..).map(|(_, s)| s) {
+            let start = segment
+                .find(from_offset)?
+                .map_or(0, |(position, _)| position);
+            let start = if segment.base_offset > from_offset {
+                0
+            } else {
+                start
+            };
+            headers.extend(segment.headers_from(start)?.into_iter().map(|(_, h)| h));
+        }
+        Ok(headers)
+    }
+
+    pub fn flush(&mut self) -> Result<(), LogError> {
+        self.active_mut().flush()?;
+        Ok(())
+    }
+
+    /// Removes the partition's directory and everything in it.
+    pub fn delete(self) -> Result<(), LogError> {
+        let dir = self.dir.clone();
+        drop(self);
+        match std::fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn read_log_start_offset(dir: &Path) -> Result<Option<i64>, LogError> {
+    match std::fs::read_to_string(dir.join(LOG_START_OFFSET_FILE)) {
+        Ok(text) => Ok(text.trim().parse().ok()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,284 @@
+//! Metadata changes as pure functions over an image. They are deterministic (ids are chosen
+//! before a change is applied) so a replicated log of them gives every node the same image.
+
+use std::collections::BTreeMap;
+
+use kafka_protocol::ResponseError;
+use uuid::Uuid;
+
+use super::controller::{MetadataError, NewTopic};
+use super::image::{MetadataImage, PartitionImage, TopicImage};
+use super::placement::assign_replicas;
+use super::topic_name::{collides, validate_topic_name};
+use crate::error::ApiError;
+
+/// Checks `topic` against the image and builds the topic it would create, with `id`.
+pub fn plan_topic(
+    image: &MetadataImage,
+    topic: &NewTopic,
+    id: Uuid,
+) -> Result<TopicImage, MetadataError> {
+    validate_topic_name(&topic.name)
+        .map_err(|message| ApiError::new(ResponseError::InvalidTopicException, message))?;
+    if image.topics.contains_key(&topic.name) {
+        return Err(ApiError::new(
+            ResponseError::TopicAlreadyExists,
+            format!("Topic '{}' already exists.", topic.name),
+        ));
+    }
+    if let Some(existing) = image.topics.keys().find(|name| collides(name, &topic.name)) {
+        return Err(ApiError::new(
+            ResponseError::InvalidTopicException,
+            format!(
+                "Topic '{}' collides with existing topic: {existing}",
+                topic.name
+            ),
+        ));
+    }
+    let replicas = if topic.assignments.is_empty() {
+        placed_replicas(image, 0, topic.partitions, topic.replication_factor)?
+    } else {
+        validate_assignments(image, &topic.assignments)?;
+        topic.assignments.clone()
+    };
+    Ok(TopicImage {
+        name: topic.name.clone(),
+        id,
+        partitions: replicas.into_iter().map(new_partition).collect(),
+        configs: topic.configs.clone(),
+    })
+}
+
+pub fn create_topic(image: &mut MetadataImage, topic: TopicImage) {
+    image.topics.insert(topic.name.clone(), topic);
+}
+
+pub fn delete_topic(image: &mut MetadataImage, name: &str) -> Result<(), MetadataError> {
+    image
+        .topics
+        .remove(name)
+        .map(|_| ())
+        .ok_or_else(|| unknown_topic(name))
+}
+
+/// Adds partitions so the topic has `total`; Kafka refuses to shrink or keep the count.
+pub fn create_partitions(
+    image: &mut MetadataImage,
+    name: &str,
+    total: i32,
+) -> Result<(), MetadataError> {
+    let current = image
+        .topics
+        .get(name)
+        .ok_or_else(|| unknown_topic(name))?
+        .partitions
+        .len();
+    let replication_factor = image.topics[name].replication_factor() as i16;
+    let total_usize = usize::try_from(total).unwrap_or(0);
+    if total_usize == current {
+        return Err(ApiError::new(
+            ResponseError::InvalidPartitions,
+            format!("Topic already has {current} partitions."),
+        ));
+    }
+    if total_usize < current {
+        return Err(ApiError::new(
+            ResponseError::InvalidPartitions,
+            format!("Topic currently has {current} partitions, which is higher than the requested {total}."),
+        ));
+    }
+    let added = placed_replicas(
+        image,
+        current,
+        (total_usize - current) as i32,
+        replication_factor,
+    )?;
+    let topic = image.topics.get_mut(name).expect("checked above");
+    topic
+        .partitions
+        .extend(added.into_iter().map(new_partition));
+    Ok(())
+}
+
+pub fn set_topic_configs(
+    image: &mut MetadataImage,
+    name: &str,
+    configs: BTreeMap<String, String>,
+) -> Result<(), MetadataError> {
+    let topic = image
+        .topics
+        .get_mut(name)
+        .ok_or_else(|| unknown_topic(name))?;
+    topic.configs = configs;
+    Ok(())
+}
+
+pub fn allocate_producer_ids(image: &mut MetadataImage, count: i64) -> i64 {
+    let first = image.next_producer_id;
+    image.next_producer_id += count;
+    first
+}
+
+pub fn unknown_topic(name: &str) -> ApiError {
+    ApiError::new(
+        ResponseError::UnknownTopicOrPartition,
+        format!("Topic '{name}' does not exist."),
+    )
+}
+
+fn new_partition(replicas: Vec<i32>) -> PartitionImage {
+    PartitionImage {
+        leader: replicas[0],
+        leader_epoch: 0,
+        isr: replicas.clone(),
+        replicas,
+    }
+}
+
+fn placed_replicas(
+    image: &MetadataImage,
+    first_partition: usize,
+    count: i32,
+    replication_factor: i16,
+) -> Result<Vec<Vec<i32>>, MetadataError> {
+    if count <= 0 {
+        return Err(ApiError::new(
+            ResponseError::InvalidPartitions,
+            "Number of partitions was set to an invalid non-positive value.",
+        ));
+    }
+    if replication_factor <= 0 {
+        return Err(ApiError::new(
+            ResponseError::InvalidReplicationFactor,
+            "Replication factor must be larger than 0, or -1 to use the default value.",
+        ));
+    }
+    let brokers: Vec<i32> = image.brokers.keys().copied().collect();
+    if replication_factor as usize > brokers.len() {
+        return Err(ApiError::new(
+            ResponseError::InvalidReplicationFactor,
+            format!(
+                "Unable to replicate the partition {replication_factor} time(s): The target replication factor of {replication_factor} cannot be reached because only {} broker(s) are registered.",
+                brokers.len()
+            ),
+        ));
+    }
+    Ok(assign_replicas(
+        &brokers,
+        first_partition,
+        count as usize,
+        replication_factor as usize,
+    ))
+}
+
+fn validate_assignments(
+    image: &MetadataImage,
+    assignments: &[Vec<i32>],
+) -> Result<(), MetadataError> {
+    let replication_factor = assignments[0].len();
+    for (partition, replicas) in assignments.iter().enumerate() {
+        if replicas.is_empty() || replicas.len() != replication_factor {
+            return Err(ApiError::new(
+                ResponseError::InvalidReplicaAssignment,
+                "All partitions should have the same number of replicas",
+            ));
+        }
+        let mut unique = replicas.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        if unique.len() != replicas.len() {
+            return Err(ApiError::new(
+                ResponseError::InvalidReplicaAssignment,
+                format!("Duplicate brokers not allowed in replica assignment: {replicas:?} for partition id {partition}."),
+            ));
+        }
+        if let Some(missing) = replicas.iter().find(|id| !image.brokers.contains_key(id)) {
+            return Err(ApiError::new(
+                ResponseError::InvalidReplicaAssignment,
+                format!("The manual partition assignment includes broker {missing}, but no such broker is registered."),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metadata::BrokerInfo;
+
+    fn image_with_brokers(ids: &[i32]) -> MetadataImage {
+        let mut image = MetadataImage::default();
+        for &id in ids {
+            image.brokers.insert(
+                id,
+                BrokerInfo {
+                    id,
+                    host: "localhost".into(),
+                    port: 9092,
+                    rack: None,
+                },
+            );
+        }
+        image
+    }
+
+    fn new_topic(name: &str, partitions: i32, replication_factor: i16) -> NewTopic {
+        NewTopic {
+            name: name.into(),
+            partitions,
+            replication_factor,
+            assignments: vec![],
+            configs: BTreeMap::new(),
+            validate_only: false,
+        }
+    }
+
+    #[test]
+    fn replication_factor_above_broker_count_fails_as_kafka() {
+        let image = image_with_brokers(&[1]);
+        let error = plan_topic(&image, &new_topic("test", 3, 3), Uuid::nil()).unwrap_err();
+        assert_eq!(error.error, ResponseError::InvalidReplicationFactor);
+        assert_eq!(
+            error.message.unwrap(),
+            "Unable to replicate the partition 3 time(s): The target replication factor of 3 cannot be reached because only 1 broker(s) are registered."
+        );
+    }
+
+    #[test]
+    fn existing_and_colliding_names_are_refused() {
+        let mut image = image_with_brokers(&[1]);
+        let topic = plan_topic(&image, &new_topic("a.b", 1, 1), Uuid::new_v4()).unwrap();
+        create_topic(&mut image, topic);
+        let again = plan_topic(&image, &new_topic("a.b", 1, 1), Uuid::new_v4()).unwrap_err();
+        assert_eq!(again.error, ResponseError::TopicAlreadyExists);
+        let collision = plan_topic(&image, &new_topic("a_b", 1, 1), Uuid::new_v4()).unwrap_err();
+        assert_eq!(collision.error, ResponseError::InvalidTopicException);
+    }
+
+    #[test]
+    fn partitions_only_grow() {
+        let mut image = image_with_brokers(&[1, 2, 3]);
+        let topic = plan_topic(&image, &new_topic("t", 3, 2), Uuid::new_v4()).unwrap();
+        create_topic(&mut image, topic);
+        create_partitions(&mut image, "t", 5).unwrap();
+        let topic = &image.topics["t"];
+        assert_eq!(topic.partitions.len(), 5);
+        assert!(topic.partitions.iter().all(|p| p.replicas.len() == 2));
+        let shrink = create_partitions(&mut image, "t", 2).unwrap_err();
+        assert_eq!(shrink.error, ResponseError::InvalidPartitions);
+        assert_eq!(
+            shrink.message.unwrap(),
+            "Topic currently has 5 partitions, which is higher than the requested 2."
+        );
+    }
+
+    #[test]
+    fn manual_assignments_must_name_known_brokers() {
+        let image = image_with_brokers(&[1]);
+        let mut topic = new_topic("t", 1, 1);
+        topic.assignments = vec![vec![7]];
+        let error = plan_topic(&image, &topic, Uuid::new_v4()).unwrap_err();
+        assert_eq!(error.error, ResponseError::InvalidReplicaAssignment);
+    }
+}

@@ -1,0 +1,61 @@
+//! The metadata image: an immutable snapshot of what the cluster looks like. A new image
+//! is published after every committed change; readers hold an `Arc` to the one they started with.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MetadataImage {
+    pub cluster_id: String,
+    pub controller_id: i32,
+    pub brokers: BTreeMap<i32, BrokerInfo>,
+    pub topics: BTreeMap<String, TopicImage>,
+    /// Cluster-wide dynamic broker configs (`kafka-configs --entity-type brokers --entity-default`).
+    pub broker_configs: BTreeMap<String, String>,
+    /// The next producer id the controller hands out.
+    pub next_producer_id: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrokerInfo {
+    pub id: i32,
+    pub host: String,
+    pub port: u16,
+    pub rack: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TopicImage {
+    pub name: String,
+    pub id: Uuid,
+    pub partitions: Vec<PartitionImage>,
+    /// Dynamic topic config overrides only; defaults come from the broker.
+    pub configs: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionImage {
+    pub replicas: Vec<i32>,
+    pub leader: i32,
+    pub leader_epoch: i32,
+    pub isr: Vec<i32>,
+}
+
+impl MetadataImage {
+    pub fn topic_by_id(&self, id: Uuid) -> Option<&TopicImage> {
+        self.topics.values().find(|topic| topic.id == id)
+    }
+}
+
+impl TopicImage {
+    /// Kafka marks topics whose names start with `__` (such as `__consumer_offsets`) internal.
+    pub fn is_internal(&self) -> bool {
+        self.name.starts_with("__")
+    }
+
+    pub fn replication_factor(&self) -> usize {
+        self.partitions.first().map_or(0, |p| p.replicas.len())
+    }
+}

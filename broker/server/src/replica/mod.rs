@@ -1,0 +1,178 @@
+//! The partitions this broker hosts. It follows the metadata image: a partition assigned
+//! to this node gets a log under `<log.dirs>/<topic>-<partition>/`, a deleted topic's logs
+//! are removed, config changes reach the logs. Handlers look partitions up here.
+
+mod log_config;
+mod partition;
+mod producer_state;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+pub use log_config::log_config;
+pub use partition::{Appended, Partition};
+
+use crate::config::BrokerConfig;
+use crate::log::LogError;
+use crate::metadata::MetadataImage;
+
+/// Kafka writes the topic id beside each partition's segments so a recreated topic with
+/// the same name is never confused with the old one.
+const PARTITION_METADATA_FILE: &str = "partition.metadata";
+
+pub type TopicPartition = (String, i32);
+
+pub struct ReplicaManager {
+    node_id: i32,
+    log_dir: PathBuf,
+    broker_config: BrokerConfig,
+    partitions: RwLock<HashMap<TopicPartition, Arc<Partition>>>,
+    /// Serialises image application so two callers never open the same log twice.
+    applying: Mutex<()>,
+    /// Woken on every append so long-polling fetches can re-check.
+    appended: Notify,
+}
+
+impl ReplicaManager {
+    pub fn new(config: &BrokerConfig) -> Self {
+        ReplicaManager {
+            node_id: config.node_id,
+            log_dir: config.log_dir.clone(),
+            broker_config: config.clone(),
+            partitions: RwLock::new(HashMap::new()),
+            applying: Mutex::new(()),
+            appended: Notify::new(),
+        }
+    }
+
+    pub fn get(&self, topic: &str, partition: i32) -> Option<Arc<Partition>> {
+        self.partitions
+            .read()
+            .expect("partition map poisoned")
+            .get(&(topic.to_string(), partition))
+            .cloned()
+    }
+
+    pub fn all(&self) -> Vec<Arc<Partition>> {
+        self.partitions
+            .read()
+            .expect("partition map poisoned")
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    pub fn appended(&self) -> &Notify {
+        &self.appended
+    }
+
+    pub fn notify_appended(&self) {
+        self.appended.notify_waiters();
+    }
+
+    /// Brings the hosted partitions in line with `image`.
+    pub fn apply_image(&self, image: &MetadataImage) -> Result<(), LogError> {
+        let _guard = self.applying.lock().expect("apply lock poisoned");
+        self.remove_stale(image)?;
+        for topic in image.topics.values() {
+            let config = log_config(&topic.configs, &image.broker_configs, &self.broker_config);
+            for (index, assignment) in topic.partitions.iter().enumerate() {
+                if !assignment.replicas.contains(&self.node_id) {
+                    continue;
+                }
+                if let Some(existing) = self.get(&topic.name, index as i32) {
+                    existing.update_config(config.clone());
+                    existing.set_leader_epoch(assignment.leader_epoch);
+                    continue;
+                }
+                let dir = self.partition_dir(&topic.name, index as i32);
+                claim_directory(&dir, topic.id)?;
+                let partition = Partition::open(
+                    &dir,
+                    &topic.name,
+                    index as i32,
+                    topic.id,
+                    assignment.leader_epoch,
+                    config.clone(),
+                )?;
+                self.partitions
+                    .write()
+                    .expect("partition map poisoned")
+                    .insert((topic.name.clone(), index as i32), Arc::new(partition));
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes logs whose topic no longer exists (or was recreated under a new id).
+    fn remove_stale(&self, image: &MetadataImage) -> Result<(), LogError> {
+        let stale: Vec<TopicPartition> = self
+            .partitions
+            .read()
+            .expect("partition map poisoned")
+            .iter()
+            .filter(|(_, partition)| {
+                image
+                    .topics
+                    .get(&partition.topic)
+                    .is_none_or(|topic| topic.id != partition.topic_id)
+            })
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in stale {
+            let removed = self
+                .partitions
+                .write()
+                .expect("partition map poisoned")
+                .remove(&key);
+            if let Some(partition) = removed {
+                match Arc::try_unwrap(partition) {
+                    Ok(partition) => partition.delete()?,
+                    Err(still_used) => {
+                        remove_dir(&self.partition_dir(&still_used.topic, still_used.index))?
+                    }
+                }
+                tracing::info!(topic = %key.0, partition = key.1, "deleted partition log");
+            }
+        }
+        Ok(())
+    }
+
+    fn partition_dir(&self, topic: &str, partition: i32) -> PathBuf {
+        self.log_dir.join(format!("{topic}-{partition}"))
+    }
+
+    pub fn log_dir(&self) -> &Path {
+        &self.log_dir
+    }
+}
+
+/// Makes `dir` belong to topic `id`: a directory left by a deleted topic of the same name
+/// is removed first.
+fn claim_directory(dir: &Path, id: Uuid) -> Result<(), LogError> {
+    let metadata_file = dir.join(PARTITION_METADATA_FILE);
+    let expected = format!(
+        "version: 0\ntopic_id: {}\n",
+        crate::metadata::kafka_uuid(id)
+    );
+    match std::fs::read_to_string(&metadata_file) {
+        Ok(existing) if existing == expected => return Ok(()),
+        Ok(_) => remove_dir(dir)?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e.into()),
+    }
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(&metadata_file, expected)?;
+    Ok(())
+}
+
+fn remove_dir(dir: &Path) -> Result<(), LogError> {
+    match std::fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+        _ => Ok(()),
+    }
+}
