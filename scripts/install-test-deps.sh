@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs on a fresh Debian machine: kcat (librdkafka) from
+# Debian, and the Python clients plus pytest in .venv. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v kcat >/dev/null 2>&1; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq kcat >/dev/null
+fi
+
+if ! command -v cargo-fuzz >/dev/null 2>&1; then
+    cargo install --quiet --locked cargo-fuzz
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+.venv/bin/pip install --quiet --disable-pip-version-check \
+    'confluent-kafka>=2.3,<3' 'kafka-python>=2.0.2,<4' 'pytest>=7,<9'

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The test command: installs test dependencies, builds everything, runs the Rust tests,
+# then the end-to-end suites against real Kafka clients. Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
+
+bash scripts/install-test-deps.sh
+
+cargo build --release --workspace --bins
+cargo test --workspace
+
+bash scripts/fuzz.sh 30
+
+POTOK_BIN_DIR="$PWD/target/release" .venv/bin/python -m pytest tests/ -v -p no:cacheprovider

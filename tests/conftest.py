@@ -1,0 +1,104 @@
+"""Fixtures for the end-to-end suites: a real potok-broker process on a free loopback port
+with its own data directory, driven by real Kafka clients."""
+
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN_DIR = Path(os.environ.get("POTOK_BIN_DIR", ROOT / "target" / "release"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 15.0) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+
+
+class Broker:
+    """One potok-broker process; `kill()` is kill -9, `restart()` keeps data and ports."""
+
+    def __init__(self, log_dir: Path, extra: dict[str, str] | None = None):
+        self.log_dir = log_dir
+        self.port = free_port()
+        self.metrics_port = free_port()
+        self.bootstrap = f"127.0.0.1:{self.port}"
+        self.metrics_url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        self.extra = extra or {}
+        self.output = log_dir.parent / f"broker-{self.port}.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        overrides = {
+            "node.id": "1",
+            "listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
+            "log.dirs": str(self.log_dir),
+            "potok.metrics.listener": f"127.0.0.1:{self.metrics_port}",
+            **self.extra,
+        }
+        args = [str(BIN_DIR / "potok-broker"), str(ROOT / "config" / "server.properties")]
+        for key, value in overrides.items():
+            args += ["--override", f"{key}={value}"]
+        log = open(self.output, "ab")
+        self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+        wait_for_port(self.port)
+
+    def kill(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def restart(self) -> None:
+        self.kill()
+        self.start()
+
+    def log_text(self) -> str:
+        return self.output.read_text(errors="replace") if self.output.exists() else ""
+
+
+@pytest.fixture
+def broker(request):
+    with tempfile.TemporaryDirectory(prefix="potok-test-") as tmp:
+        instance = Broker(Path(tmp) / "data", getattr(request, "param", None))
+        instance.start()
+        yield instance
+        instance.stop()
+        if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
+            print(instance.log_text()[-20000:])
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, "rep_" + report.when, report)
+
+
+def tool(name: str) -> str:
+    return str(BIN_DIR / name)
