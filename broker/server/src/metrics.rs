@@ -48,10 +48,16 @@ impl Metrics {
             &["api"],
         )
         .expect("valid metric");
-        let bytes_in = IntCounter::new("potok_bytes_in_total", "Request bytes received")
-            .expect("valid metric");
-        let bytes_out =
-            IntCounter::new("potok_bytes_out_total", "Response bytes sent").expect("valid metric");
+        let bytes_in = IntCounter::new(
+            "potok_bytes_in_total",
+            "Request bytes received, frames included",
+        )
+        .expect("valid metric");
+        let bytes_out = IntCounter::new(
+            "potok_bytes_out_total",
+            "Response bytes sent, frames included",
+        )
+        .expect("valid metric");
         let log_size = IntGaugeVec::new(
             Opts::new("potok_log_size_bytes", "Size of a partition's log on disk"),
             &["topic", "partition"],

@@ -22,13 +22,10 @@ pub async fn handle(broker: &Broker, request: FetchRequest, version: i16) -> Fet
         let (response, bytes) = read_all(broker, &request, version);
         let satisfied = bytes >= request.min_bytes.max(0) as usize || has_errors(&response);
         if satisfied || tokio::time::Instant::now() >= deadline {
-            broker.metrics.bytes_out.inc_by(bytes as u64);
             return response;
         }
         if tokio::time::timeout_at(deadline, appended).await.is_err() {
-            let (response, bytes) = read_all(broker, &request, version);
-            broker.metrics.bytes_out.inc_by(bytes as u64);
-            return response;
+            return read_all(broker, &request, version).0;
         }
     }
 }

@@ -93,9 +93,7 @@ fn append(
             ),
         ));
     }
-    let appended = partition.append_as_leader(records, now)?;
-    broker.metrics.bytes_in.inc_by(records.len() as u64);
-    Ok(appended)
+    partition.append_as_leader(records, now)
 }
 
 /// The protocol's topic name type from a plain string.

@@ -1,0 +1,93 @@
+"""kill -9 under continuous production: after each restart every acknowledged record is
+read back at the offset it was acknowledged with, unchanged, and offsets stay contiguous."""
+
+import threading
+import time
+
+import pytest
+from confluent_kafka import Consumer, OFFSET_BEGINNING, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+PARTITIONS = 2
+
+
+def keep_producing(bootstrap, stop, acknowledged, idempotent):
+    producer = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "acks": "all",
+            "linger.ms": 2,
+            "enable.idempotence": idempotent,
+            "message.timeout.ms": 60000,
+            "retry.backoff.ms": 50,
+            "reconnect.backoff.max.ms": 200,
+        }
+    )
+
+    def on_delivery(error, message):
+        if error is None:
+            acknowledged.append((message.partition(), message.offset(), message.value()))
+
+    sequence = 0
+    while not stop.is_set():
+        try:
+            producer.produce("crash", value=b"record-%08d" % sequence, on_delivery=on_delivery)
+            sequence += 1
+        except BufferError:
+            pass
+        producer.poll(0.001)
+    producer.flush(60)
+
+
+def read_everything(bootstrap):
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "verify",
+            "enable.auto.commit": False,
+            "check.crcs": True,
+        }
+    )
+    consumer.assign([TopicPartition("crash", p, OFFSET_BEGINNING) for p in range(PARTITIONS)])
+    stored, idle_since = {}, time.time()
+    while time.time() - idle_since < 3:
+        message = consumer.poll(0.2)
+        if message is None:
+            continue
+        assert message.error() is None, message.error()
+        stored[(message.partition(), message.offset())] = message.value()
+        idle_since = time.time()
+    consumer.close()
+    return stored
+
+
+@pytest.mark.parametrize("idempotent", [True, False], ids=["idempotent", "plain"])
+def test_acknowledged_records_survive_repeated_kill_9(broker, idempotent):
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    admin.create_topics([NewTopic("crash", PARTITIONS, 1)])["crash"].result(10)
+    stop, acknowledged = threading.Event(), []
+    producer = threading.Thread(
+        target=keep_producing, args=(broker.bootstrap, stop, acknowledged, idempotent)
+    )
+    producer.start()
+    try:
+        for _ in range(4):
+            time.sleep(1.5)
+            broker.kill()
+            time.sleep(0.3)
+            broker.start()
+        time.sleep(1.5)
+    finally:
+        stop.set()
+        producer.join(90)
+
+    assert len(acknowledged) > 1000, "the producer made too little progress to prove anything"
+    stored = read_everything(broker.bootstrap)
+    missing = [(p, o) for p, o, v in acknowledged if stored.get((p, o)) != v]
+    assert missing == [], f"{len(missing)} acknowledged records lost or changed"
+    for partition in range(PARTITIONS):
+        offsets = sorted(o for p, o in stored if p == partition)
+        assert offsets == list(range(len(offsets))), "offsets must be contiguous"
+    if idempotent:
+        values = list(stored.values())
+        assert len(values) == len(set(values)), "the idempotent producer must not duplicate"
