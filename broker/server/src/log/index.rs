@@ -83,6 +83,10 @@ impl OffsetIndex {
         self.inner.push(entry)
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.inner.entries.is_empty()
+    }
+
     /// The file position of the last indexed batch starting at or before `relative_offset`.
     pub fn lookup(&self, relative_offset: u32) -> u32 {
         let entries = &self.inner.entries;

@@ -541,3 +541,319 @@ fn read_log_start_offset(dir: &Path) -> Result<Option<i64>, LogError> {
         Err(e) => Err(e.into()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::batch::tests::encode_batch;
+    use crate::log::batch::validate_batch;
+    use kafka_protocol::records::Compression;
+
+    fn open(dir: &Path, config: LogConfig) -> PartitionLog {
+        PartitionLog::open(dir, config).unwrap()
+    }
+
+    fn small_segments() -> LogConfig {
+        LogConfig {
+            segment_bytes: 2_000,
+            index_interval_bytes: 100,
+            ..LogConfig::default()
+        }
+    }
+
+    /// Offsets of the batches in `records`.
+    fn batch_offsets(mut records: &[u8]) -> Vec<(i64, i64)> {
+        let mut offsets = Vec::new();
+        while !records.is_empty() {
+            let header = validate_batch(records).unwrap();
+            offsets.push((header.base_offset, header.last_offset()));
+            records = &records[header.total_size()..];
+        }
+        offsets
+    }
+
+    #[test]
+    fn offsets_are_assigned_consecutively() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = open(dir.path(), LogConfig::default());
+        let first = log
+            .append(&encode_batch(3, 0, Compression::None), 0, 0)
+            .unwrap();
+        let second = log
+            .append(&encode_batch(2, 0, Compression::Lz4), 0, 0)
+            .unwrap();
+        assert_eq!((first.base_offset, first.last_offset), (0, 2));
+        assert_eq!((second.base_offset, second.last_offset), (3, 4));
+        assert_eq!(log.log_end_offset(), 5);
+        let read = log.read(0, usize::MAX, i64::MAX).unwrap();
+        assert_eq!(batch_offsets(&read.records), vec![(0, 2), (3, 4)]);
+    }
+
+    #[test]
+    fn reads_return_whole_batches_within_limits() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = open(dir.path(), LogConfig::default());
+        for _ in 0..4 {
+            log.append(&encode_batch(2, 0, Compression::None), 0, 0)
+                .unwrap();
+        }
+        let one_batch = log.read(3, 1, i64::MAX).unwrap();
+        assert_eq!(
+            batch_offsets(&one_batch.records),
+            vec![(2, 3)],
+            "first batch whole"
+        );
+        let size = one_batch.records.len();
+        let two = log.read(0, size * 2 + 1, i64::MAX).unwrap();
+        assert_eq!(batch_offsets(&two.records).len(), 2);
+        let below_watermark = log.read(0, usize::MAX, 4).unwrap();
+        assert_eq!(
+            batch_offsets(&below_watermark.records),
+            vec![(0, 1), (2, 3)]
+        );
+        assert!(log.read(8, 100, i64::MAX).unwrap().records.is_empty());
+        assert!(matches!(
+            log.read(9, 100, i64::MAX),
+            Err(LogError::OffsetOutOfRange { .. })
+        ));
+    }
+
+    #[test]
+    fn segments_roll_with_kafka_file_names_and_reads_cross_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = open(dir.path(), small_segments());
+        for _ in 0..20 {
+            log.append(&encode_batch(3, 0, Compression::None), 0, 0)
+                .unwrap();
+        }
+        let mut logs: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|name| name.ends_with(".log"))
+            .collect();
+        logs.sort();
+        assert!(logs.len() > 3);
+        assert_eq!(logs[0], "00000000000000000000.log");
+        assert!(dir.path().join("00000000000000000000.index").exists());
+        assert!(dir.path().join("00000000000000000000.timeindex").exists());
+        let mut offset = 0;
+        while offset < log.log_end_offset() {
+            let read = log.read(offset, 500, i64::MAX).unwrap();
+            let batches = batch_offsets(&read.records);
+            assert_eq!(batches[0].0, offset, "reading at {offset}");
+            offset = batches.last().unwrap().1 + 1;
+        }
+        assert_eq!(offset, 60);
+    }
+
+    #[test]
+    fn reopening_keeps_the_end_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = open(dir.path(), small_segments());
+        for _ in 0..10 {
+            log.append(&encode_batch(3, 0, Compression::Snappy), 0, 0)
+                .unwrap();
+        }
+        drop(log);
+        let mut log = open(dir.path(), small_segments());
+        assert_eq!(log.log_end_offset(), 30);
+        assert_eq!(
+            log.append(&encode_batch(1, 0, Compression::None), 0, 0)
+                .unwrap()
+                .base_offset,
+            30
+        );
+    }
+
+    #[test]
+    fn a_torn_tail_is_truncated_and_appends_continue() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = open(dir.path(), LogConfig::default());
+        for _ in 0..3 {
+            log.append(&encode_batch(2, 0, Compression::None), 0, 0)
+                .unwrap();
+        }
+        let size = log.size_bytes();
+        drop(log);
+        let file = dir.path().join("00000000000000000000.log");
+        let torn = std::fs::OpenOptions::new().write(true).open(&file).unwrap();
+        torn.set_len(size - 10).unwrap();
+        let mut log = open(dir.path(), LogConfig::default());
+        assert_eq!(log.log_end_offset(), 4);
+        assert_eq!(
+            log.append(&encode_batch(1, 0, Compression::None), 0, 0)
+                .unwrap()
+                .base_offset,
+            4
+        );
+        let read = log.read(0, usize::MAX, i64::MAX).unwrap();
+        assert_eq!(batch_offsets(&read.records), vec![(0, 1), (2, 3), (4, 4)]);
+    }
+
+    #[test]
+    fn a_corrupt_batch_truncates_from_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = open(dir.path(), LogConfig::default());
+        let batch = encode_batch(2, 0, Compression::None);
+        for _ in 0..3 {
+            log.append(&batch, 0, 0).unwrap();
+        }
+        drop(log);
+        let file = dir.path().join("00000000000000000000.log");
+        let mut bytes = std::fs::read(&file).unwrap();
+        let second_batch_payload = batch.len() + 70;
+        bytes[second_batch_payload] ^= 0xff;
+        std::fs::write(&file, bytes).unwrap();
+        let log = open(dir.path(), LogConfig::default());
+        assert_eq!(log.log_end_offset(), 2);
+    }
+
+    #[test]
+    fn missing_indexes_are_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = open(dir.path(), small_segments());
+        for _ in 0..20 {
+            log.append(&encode_batch(3, 0, Compression::None), 0, 0)
+                .unwrap();
+        }
+        drop(log);
+        std::fs::remove_file(dir.path().join("00000000000000000000.index")).unwrap();
+        std::fs::write(dir.path().join("00000000000000000000.timeindex"), [1u8; 5]).unwrap();
+        let log = open(dir.path(), small_segments());
+        assert_eq!(log.log_end_offset(), 60);
+        let read = log.read(4, 1, i64::MAX).unwrap();
+        assert_eq!(batch_offsets(&read.records), vec![(3, 5)]);
+    }
+
+    #[test]
+    fn retention_deletes_old_segments_but_never_the_active_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = open(
+            dir.path(),
+            LogConfig {
+                retention_ms: 1_000,
+                ..small_segments()
+            },
+        );
+        for i in 0..20 {
+            log.append(&encode_batch(3, i * 100, Compression::None), 0, 0)
+                .unwrap();
+        }
+        assert_eq!(log.apply_retention(1_000).unwrap(), 0, "nothing is old yet");
+        let deleted = log.apply_retention(1_000_000).unwrap();
+        assert!(deleted > 0);
+        assert_eq!(log.log_end_offset(), 60);
+        assert!(log.log_start_offset() > 0);
+        assert!(log.size_bytes() > 0, "the active segment stays");
+        assert!(matches!(
+            log.read(0, 100, i64::MAX),
+            Err(LogError::OffsetOutOfRange { .. })
+        ));
+    }
+
+    #[test]
+    fn retention_by_bytes_keeps_the_log_under_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = open(
+            dir.path(),
+            LogConfig {
+                retention_bytes: 5_000,
+                ..small_segments()
+            },
+        );
+        for _ in 0..40 {
+            log.append(&encode_batch(3, 0, Compression::None), 0, 0)
+                .unwrap();
+        }
+        log.apply_retention(0).unwrap();
+        assert!(log.size_bytes() <= 5_000 + 2_000, "{}", log.size_bytes());
+        let start = log.log_start_offset();
+        let read = log.read(start, 100, i64::MAX).unwrap();
+        assert_eq!(batch_offsets(&read.records)[0].0, start);
+    }
+
+    #[test]
+    fn delete_records_moves_the_start_and_survives_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = open(dir.path(), small_segments());
+        for _ in 0..20 {
+            log.append(&encode_batch(3, 0, Compression::None), 0, 0)
+                .unwrap();
+        }
+        assert_eq!(log.delete_records_before(31).unwrap(), 31);
+        assert!(log.delete_records_before(61).is_err());
+        drop(log);
+        let log = open(dir.path(), small_segments());
+        assert_eq!(log.log_start_offset(), 31);
+        let read = log.read(31, 1, i64::MAX).unwrap();
+        assert_eq!(batch_offsets(&read.records), vec![(30, 32)]);
+    }
+
+    #[test]
+    fn timestamps_find_offsets_across_segments() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = open(dir.path(), small_segments());
+        for i in 0..20 {
+            log.append(&encode_batch(3, 1_000 + i * 10, Compression::Zstd), 0, 0)
+                .unwrap();
+        }
+        assert_eq!(log.offset_for_timestamp(0).unwrap(), Some((0, 1_000)));
+        assert_eq!(log.offset_for_timestamp(1_101).unwrap(), Some((31, 1_101)));
+        assert_eq!(log.offset_for_timestamp(1_105).unwrap(), Some((33, 1_110)));
+        assert_eq!(log.offset_for_timestamp(5_000).unwrap(), None);
+        assert_eq!(log.max_timestamp().unwrap(), Some((59, 1_192)));
+    }
+
+    #[test]
+    fn log_append_time_stamps_batches_with_the_broker_clock() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = open(
+            dir.path(),
+            LogConfig {
+                log_append_time: true,
+                ..LogConfig::default()
+            },
+        );
+        let info = log
+            .append(&encode_batch(2, 5, Compression::None), 0, 777)
+            .unwrap();
+        assert_eq!(info.log_append_time, 777);
+        let read = log.read(0, usize::MAX, i64::MAX).unwrap();
+        assert_eq!(validate_batch(&read.records).unwrap().max_timestamp, 777);
+    }
+
+    #[test]
+    fn truncation_drops_whole_batches_at_and_after_an_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = open(dir.path(), small_segments());
+        for _ in 0..20 {
+            log.append(&encode_batch(3, 0, Compression::None), 0, 0)
+                .unwrap();
+        }
+        log.truncate_to(31).unwrap();
+        assert_eq!(log.log_end_offset(), 30);
+        assert_eq!(
+            log.append(&encode_batch(1, 0, Compression::None), 0, 0)
+                .unwrap()
+                .base_offset,
+            30
+        );
+    }
+
+    #[test]
+    fn follower_appends_keep_the_leaders_offsets() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut leader = open(&dir.path().join("leader"), LogConfig::default());
+        let mut follower = open(&dir.path().join("follower"), LogConfig::default());
+        leader
+            .append(&encode_batch(3, 0, Compression::None), 4, 0)
+            .unwrap();
+        leader
+            .append(&encode_batch(2, 0, Compression::None), 4, 0)
+            .unwrap();
+        let fetched = leader.read(0, usize::MAX, i64::MAX).unwrap().records;
+        let info = follower.append_as_follower(&fetched, 0).unwrap();
+        assert_eq!((info.base_offset, info.last_offset), (0, 4));
+        assert!(follower.append_as_follower(&fetched, 0).is_err());
+    }
+}

@@ -64,7 +64,8 @@ impl Segment {
             max_timestamp: None,
             first_append_ms: None,
         };
-        let truncated = if recover || !offset_index_valid || !time_index_valid {
+        let index_lost = size > 0 && segment.offset_index.is_empty();
+        let truncated = if recover || index_lost || !offset_index_valid || !time_index_valid {
             segment.rebuild(recover)?
         } else {
             segment.load_tail()?;
