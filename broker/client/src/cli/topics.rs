@@ -352,8 +352,9 @@ async fn selected_topics(
 }
 
 async fn list(admin: &AdminClient, args: &TopicsArgs) -> Result<(), CommandError> {
-    let topics = selected_topics(admin, args).await?;
-    println!("{}", topics.join("\n"));
+    for topic in selected_topics(admin, args).await? {
+        println!("{topic}");
+    }
     Ok(())
 }
 

@@ -1,0 +1,124 @@
+"""Kafka's command-line tools, built on potok-client: Kafka's flags, messages and text
+layout, line by line."""
+
+import re
+import subprocess
+
+from conftest import tool
+
+
+def run(*args, input=None, check=True):
+    result = subprocess.run(
+        [tool(args[0]), *args[1:]], input=input, capture_output=True, text=True, timeout=60
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_topics_create_describe_alter_delete(broker):
+    b = broker.bootstrap
+    created = run("kafka-topics", "--bootstrap-server", b, "--create", "--topic", "test",
+                  "--partitions", "3", "--replication-factor", "1", "--config", "retention.ms=3600000")
+    assert created.stdout == "Created topic test.\n"
+
+    lines = run("kafka-topics", "--bootstrap-server", b, "--describe", "--topic", "test").stdout.splitlines()
+    assert re.fullmatch(
+        r"Topic: test\tTopicId: [A-Za-z0-9_-]{22}\tPartitionCount: 3\tReplicationFactor: 1\tConfigs: .*retention\.ms=3600000.*",
+        lines[0],
+    ), lines[0]
+    assert lines[1:] == [
+        f"\tTopic: test\tPartition: {p}\tLeader: 1\tReplicas: 1\tIsr: 1\tElr: \tLastKnownElr: "
+        for p in range(3)
+    ]
+
+    run("kafka-topics", "--bootstrap-server", b, "--alter", "--topic", "test", "--partitions", "4")
+    described = run("kafka-topics", "--bootstrap-server", b, "--describe", "--topic", "test").stdout
+    assert "PartitionCount: 4" in described
+
+    shrink = run("kafka-topics", "--bootstrap-server", b, "--alter", "--topic", "test",
+                 "--partitions", "2", check=False)
+    assert shrink.returncode != 0
+    assert "Topic currently has 4 partitions, which is higher than the requested 2." in shrink.stdout + shrink.stderr
+
+    assert run("kafka-topics", "--bootstrap-server", b, "--list").stdout.splitlines() == ["test"]
+    run("kafka-topics", "--bootstrap-server", b, "--delete", "--topic", "test")
+    assert run("kafka-topics", "--bootstrap-server", b, "--list").stdout == ""
+
+
+def test_replication_factor_above_the_broker_count_fails_as_kafka(broker):
+    result = run("kafka-topics", "--bootstrap-server", broker.bootstrap, "--create", "--topic", "rf3",
+                 "--partitions", "3", "--replication-factor", "3", check=False)
+    assert result.returncode != 0
+    assert (
+        "Error while executing topic command : Unable to replicate the partition 3 time(s): "
+        "The target replication factor of 3 cannot be reached because only 1 broker(s) are registered."
+    ) in result.stdout + result.stderr
+
+
+def test_if_not_exists_and_if_exists(broker):
+    b = broker.bootstrap
+    args = ["kafka-topics", "--bootstrap-server", b, "--create", "--topic", "twice", "--partitions", "1"]
+    run(*args)
+    again = run(*args, check=False)
+    assert again.returncode != 0 and "Topic 'twice' already exists." in again.stdout + again.stderr
+    run(*args, "--if-not-exists")
+    run("kafka-topics", "--bootstrap-server", b, "--delete", "--topic", "absent", "--if-exists")
+
+
+def test_configs_alter_and_describe(broker):
+    b = broker.bootstrap
+    run("kafka-topics", "--bootstrap-server", b, "--create", "--topic", "conf", "--partitions", "1")
+    altered = run("kafka-configs", "--bootstrap-server", b, "--alter", "--entity-type", "topics",
+                  "--entity-name", "conf", "--add-config", "min.insync.replicas=1,cleanup.policy=[compact,delete]")
+    assert altered.stdout == "Completed updating config for topic conf.\n"
+    described = run("kafka-configs", "--bootstrap-server", b, "--describe", "--entity-type", "topics",
+                    "--entity-name", "conf").stdout.splitlines()
+    assert described[0] == "Dynamic configs for topic conf are:"
+    assert (
+        "  cleanup.policy=compact,delete sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:cleanup.policy=compact,delete, DEFAULT_CONFIG:log.cleanup.policy=delete}"
+        in described
+    )
+    assert any(line.startswith("  min.insync.replicas=1 sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:min.insync.replicas=1") for line in described)
+
+    run("kafka-configs", "--bootstrap-server", b, "--alter", "--entity-type", "topics",
+        "--entity-name", "conf", "--delete-config", "cleanup.policy")
+    described = run("kafka-configs", "--bootstrap-server", b, "--describe", "--entity-type", "topics",
+                    "--entity-name", "conf").stdout
+    assert "cleanup.policy" not in described
+
+    bad = run("kafka-configs", "--bootstrap-server", b, "--alter", "--entity-type", "topics",
+              "--entity-name", "conf", "--add-config", "retention.ms=soon", check=False)
+    assert bad.returncode != 0
+    assert "Invalid value soon for configuration retention.ms: Not a number of type LONG" in bad.stdout + bad.stderr
+
+    every = run("kafka-configs", "--bootstrap-server", b, "--describe", "--all", "--entity-type", "topics",
+                "--entity-name", "conf").stdout
+    assert every.splitlines()[0] == "All configs for topic conf are:"
+    assert "  retention.ms=604800000 sensitive=false synonyms={" in every
+
+
+def test_console_producer_and_consumer(broker):
+    b = broker.bootstrap
+    run("kafka-console-producer", "--bootstrap-server", b, "--topic", "lines",
+        "--property", "parse.key=true", "--property", "key.separator=:",
+        input="k1:first\nk2:second\n")
+    out = run("kafka-console-consumer", "--bootstrap-server", b, "--topic", "lines", "--from-beginning",
+              "--max-messages", "2", "--property", "print.key=true", "--property", "print.offset=true",
+              "--property", "print.partition=true")
+    assert out.stdout.splitlines() == ["Partition:0\tOffset:0\tk1\tfirst", "Partition:0\tOffset:1\tk2\tsecond"]
+    assert "Processed a total of 2 messages" in out.stderr
+
+    timed = run("kafka-console-consumer", "--bootstrap-server", b, "--topic", "lines", "--partition", "0",
+                "--offset", "1", "--timeout-ms", "1500")
+    assert timed.stdout.splitlines() == ["second"]
+
+
+def test_console_producer_headers_and_compression(broker):
+    b = broker.bootstrap
+    run("kafka-console-producer", "--bootstrap-server", b, "--topic", "headed", "--compression-codec", "zstd",
+        "--property", "parse.headers=true", "--request-required-acks", "all",
+        input="h1:v1,h2:v2\tpayload\n")
+    out = run("kafka-console-consumer", "--bootstrap-server", b, "--topic", "headed", "--from-beginning",
+              "--max-messages", "1", "--property", "print.headers=true").stdout
+    assert out.splitlines() == ["h1:v1,h2:v2\tpayload"]
