@@ -7,9 +7,14 @@ export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 
 bash scripts/install-test-deps.sh
 
-cargo build --release --workspace --bins
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+
+# Debug builds: the end-to-end suites check behaviour, not speed, and one build profile
+# keeps the run short. scripts/bench.sh measures the release build.
+cargo build --workspace --bins
 cargo test --workspace
 
 bash scripts/fuzz.sh 30
 
-POTOK_BIN_DIR="$PWD/target/release" .venv/bin/python -m pytest tests/ -v -p no:cacheprovider
+POTOK_BIN_DIR="$PWD/target/debug" .venv/bin/python -m pytest tests/ -v -p no:cacheprovider

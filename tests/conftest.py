@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN_DIR = Path(os.environ.get("POTOK_BIN_DIR", ROOT / "target" / "release"))
+BIN_DIR = Path(os.environ.get("POTOK_BIN_DIR", ROOT / "target" / "debug"))
 
 
 def free_port() -> int:

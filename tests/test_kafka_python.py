@@ -53,3 +53,23 @@ def test_gzip_from_kafka_python(broker):
     consumer.seek_to_beginning(partition)
     assert [int(m.value) for m in consumer] == list(range(50))
     consumer.close()
+
+
+def test_describe_log_dirs_reports_partition_sizes(broker):
+    producer = KafkaProducer(bootstrap_servers=broker.bootstrap)
+    for _ in range(20):
+        producer.send("py-sized", value=b"x" * 1000)
+    producer.flush()
+    producer.close()
+    client = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
+    [described] = client.describe_log_dirs()
+    client.close()
+    [log_dir] = described["log_dirs"]
+    assert log_dir["error_code"] == 0
+    assert log_dir["log_dir"] == str(broker.log_dir)
+    sizes = {
+        (topic["name"], p["partition_index"]): p["partition_size"]
+        for topic in log_dir["topics"]
+        for p in topic["partitions"]
+    }
+    assert sizes[("py-sized", 0)] > 20_000

@@ -12,6 +12,10 @@ use super::placement::assign_replicas;
 use super::topic_name::{collides, validate_topic_name};
 use crate::error::ApiError;
 
+/// The most partitions one topic may have. Kafka sets no hard limit, but a request for
+/// billions would exhaust memory planning them; this bound is far above practical use.
+pub const MAX_PARTITIONS_PER_TOPIC: i32 = 100_000;
+
 /// Checks `topic` against the image and builds the topic it would create, with `id`.
 pub fn plan_topic(
     image: &MetadataImage,
@@ -147,6 +151,12 @@ fn placed_replicas(
             "Number of partitions was set to an invalid non-positive value.",
         ));
     }
+    if first_partition as i64 + count as i64 > MAX_PARTITIONS_PER_TOPIC as i64 {
+        return Err(ApiError::new(
+            ResponseError::InvalidPartitions,
+            format!("A topic may have at most {MAX_PARTITIONS_PER_TOPIC} partitions; {} were requested.", first_partition as i64 + count as i64),
+        ));
+    }
     if replication_factor <= 0 {
         return Err(ApiError::new(
             ResponseError::InvalidReplicationFactor,
@@ -271,6 +281,13 @@ mod tests {
             shrink.message.unwrap(),
             "Topic currently has 5 partitions, which is higher than the requested 2."
         );
+    }
+
+    #[test]
+    fn absurd_partition_counts_are_refused() {
+        let image = image_with_brokers(&[1]);
+        let error = plan_topic(&image, &new_topic("t", i32::MAX, 1), Uuid::nil()).unwrap_err();
+        assert_eq!(error.error, ResponseError::InvalidPartitions);
     }
 
     #[test]
