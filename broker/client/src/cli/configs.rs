@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use super::{parse_args, run, Failure};
+use super::{parse_args, run, CommandError, Failure};
 use crate::admin::{
     AdminClient, AlterConfigOp, ConfigEntry, ConfigResource, ConfigResourceType, ConfigSource,
 };
@@ -96,24 +96,6 @@ fn exception_line(e: &ClientError) -> String {
     match e {
         ClientError::Kafka(k) => format!("{}: {k}", k.name),
         other => other.to_string(),
-    }
-}
-
-#[derive(Debug)]
-enum CommandError {
-    Argument(String),
-    Client(ClientError),
-}
-
-impl From<ClientError> for CommandError {
-    fn from(e: ClientError) -> Self {
-        CommandError::Client(e)
-    }
-}
-
-impl From<crate::error::KafkaError> for CommandError {
-    fn from(e: crate::error::KafkaError) -> Self {
-        CommandError::Client(e.into())
     }
 }
 

@@ -13,6 +13,27 @@ pub mod topics;
 
 use std::process::ExitCode;
 
+use crate::error::{ClientError, KafkaError};
+
+/// Why an admin tool's command failed: bad arguments, or the cluster said no.
+#[derive(Debug)]
+pub(crate) enum CommandError {
+    Argument(String),
+    Client(ClientError),
+}
+
+impl From<ClientError> for CommandError {
+    fn from(e: ClientError) -> Self {
+        CommandError::Client(e)
+    }
+}
+
+impl From<KafkaError> for CommandError {
+    fn from(e: KafkaError) -> Self {
+        CommandError::Client(e.into())
+    }
+}
+
 /// A failure that ends a tool: what to print, where, and the exit status.
 #[derive(Debug)]
 pub(crate) enum Failure {

@@ -7,13 +7,12 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use super::topic_filter;
-use super::{parse_args, run, Failure};
+use super::{parse_args, run, CommandError, Failure};
 use crate::admin::{
     AdminClient, ConfigEntry, ConfigResource, NewPartitions, NewTopic, PartitionInfo,
     TopicDescription,
 };
 use crate::cluster::ClusterConfig;
-use crate::error::ClientError;
 use crate::topic_id;
 
 /// Create, delete, describe, or change a topic.
@@ -112,24 +111,6 @@ async fn execute(args: TopicsArgs) -> Result<(), Failure> {
             Failure::Stdout(format!("Error while executing topic command : {e}"))
         }
     })
-}
-
-#[derive(Debug)]
-enum CommandError {
-    Argument(String),
-    Client(ClientError),
-}
-
-impl From<ClientError> for CommandError {
-    fn from(e: ClientError) -> Self {
-        CommandError::Client(e)
-    }
-}
-
-impl From<crate::error::KafkaError> for CommandError {
-    fn from(e: crate::error::KafkaError) -> Self {
-        CommandError::Client(e.into())
-    }
 }
 
 /// TopicCommand's argument checks; returns the bootstrap servers.
