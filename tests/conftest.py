@@ -1,6 +1,7 @@
 """Fixtures for the end-to-end suites: a real potok-broker process on a free loopback port
 with its own data directory, driven by real Kafka clients."""
 
+import gc
 import os
 import signal
 import socket
@@ -89,6 +90,9 @@ def broker(request):
         instance.start()
         yield instance
         instance.stop()
+        # Destroy the test's clients now, so they stop reconnecting to a stopped broker.
+        instance.__dict__.pop("admin", None)
+        gc.collect()
         if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
             print(instance.log_text()[-20000:])
 

@@ -27,15 +27,12 @@ from confluent_kafka.admin import (
 )
 
 
-_admins = {}
-
-
 def admin(broker):
-    """One AdminClient per broker, kept alive: librdkafka fails pending futures of a
-    client that is garbage-collected."""
-    if broker.bootstrap not in _admins:
-        _admins[broker.bootstrap] = AdminClient({"bootstrap.servers": broker.bootstrap})
-    return _admins[broker.bootstrap]
+    """One AdminClient per broker, kept alive with it: librdkafka fails pending futures of
+    a client that is garbage-collected."""
+    if not hasattr(broker, "admin"):
+        broker.admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    return broker.admin
 
 
 def create(broker, name, partitions=1, config=None):

@@ -9,6 +9,7 @@ use tokio::sync::watch;
 
 use crate::config::BrokerConfig;
 use crate::error::ApiError;
+use crate::group::{self, GroupConfig, GroupCoordinator};
 use crate::metadata::{BrokerInfo, Controller, LocalController, MetadataImage};
 use crate::metrics::Metrics;
 use crate::replica::ReplicaManager;
@@ -25,6 +26,7 @@ pub struct Broker {
     metadata: watch::Receiver<Arc<MetadataImage>>,
     pub replicas: ReplicaManager,
     pub metrics: Metrics,
+    pub groups: GroupCoordinator,
     /// The unused part of the current producer id block: `next..end`.
     producer_ids: tokio::sync::Mutex<(i64, i64)>,
     /// The image the hosted partitions were last brought in line with.
@@ -44,7 +46,9 @@ impl Broker {
                 rack: config.get("broker.rack").map(str::to_string),
             },
         )?;
+        let groups = GroupCoordinator::new(group_config(&config));
         let broker = Arc::new(Broker {
+            groups,
             replicas: ReplicaManager::new(&config),
             metadata: controller.subscribe(),
             controller: Arc::new(controller),
@@ -54,6 +58,7 @@ impl Broker {
             applied: Mutex::new(None),
         });
         broker.sync_metadata();
+        group::store::load(&broker);
         Ok(broker)
     }
 
@@ -101,6 +106,15 @@ impl Broker {
                     }
                 }
             }
+        }
+    }
+
+    /// Expires group members whose sessions lapsed, four times a second.
+    pub async fn expire_group_members(self: Arc<Self>) {
+        let mut ticker = tokio::time::interval(Duration::from_millis(250));
+        loop {
+            ticker.tick().await;
+            self.groups.tick(std::time::Instant::now());
         }
     }
 
@@ -157,5 +171,32 @@ impl Broker {
                 tracing::error!(topic = %partition.topic, partition = partition.index, %error, "flush failed");
             }
         }
+    }
+}
+
+/// The group coordinator's settings, under Kafka's key names.
+fn group_config(config: &BrokerConfig) -> GroupConfig {
+    let number = |key: &str, default: i64| {
+        config
+            .get(key)
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(default)
+    };
+    GroupConfig {
+        min_session_timeout_ms: number(
+            "group.min.session.timeout.ms",
+            group::DEFAULT_MIN_SESSION_TIMEOUT_MS,
+        ),
+        max_session_timeout_ms: number(
+            "group.max.session.timeout.ms",
+            group::DEFAULT_MAX_SESSION_TIMEOUT_MS,
+        ),
+        initial_rebalance_delay: Duration::from_millis(
+            number(
+                "group.initial.rebalance.delay.ms",
+                group::DEFAULT_INITIAL_REBALANCE_DELAY_MS as i64,
+            )
+            .max(0) as u64,
+        ),
     }
 }

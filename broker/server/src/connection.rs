@@ -27,7 +27,7 @@ pub async fn serve(broker: Arc<Broker>, socket: TcpStream, peer: SocketAddr) {
             }
         };
         broker.metrics.bytes_in.inc_by(frame.len() as u64 + 4);
-        match api::handle_frame(&broker, frame).await {
+        match api::handle_frame(&broker, frame, peer).await {
             Ok(Some(response)) => {
                 broker.metrics.bytes_out.inc_by(response.len() as u64);
                 if let Err(error) = write_all(&mut writer, &response).await {

@@ -9,6 +9,7 @@
 //! - `broker`: the shared state every handler reads.
 //! - `metadata`: the cluster image brokers serve from and the controller that changes it.
 //! - `replica`: the partitions this broker hosts, idempotent-producer state.
+//! - `group`: the group coordinator: membership, rebalances, committed offsets.
 //! - `log`: Kafka's on-disk log: segments, indexes, recovery, retention.
 //! - `metrics`: Prometheus metrics at `/metrics`.
 //! - `error`: the Kafka error code and message a handler answers with.
@@ -18,6 +19,7 @@ pub mod config;
 pub mod config_catalog;
 pub mod connection;
 pub mod error;
+pub mod group;
 pub mod log;
 pub mod metadata;
 pub mod metrics;

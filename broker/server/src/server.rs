@@ -22,6 +22,7 @@ pub async fn run(broker: Arc<Broker>, shutdown: impl Future<Output = ()>) -> any
     );
     tokio::spawn(broker.clone().follow_metadata());
     tokio::spawn(broker.clone().enforce_retention());
+    tokio::spawn(broker.clone().expire_group_members());
     if let Some(metrics_address) = broker.config.metrics_listener {
         let broker = broker.clone();
         tokio::spawn(async move {

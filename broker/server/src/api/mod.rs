@@ -7,12 +7,14 @@ mod admin_topics;
 mod api_versions;
 mod cluster;
 mod fetch;
+mod groups;
 mod list_offsets;
 mod metadata;
 mod produce;
 mod records;
 mod versions;
 
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
@@ -92,7 +94,11 @@ pub fn parse_frame(mut frame: Bytes) -> Result<Frame, FrameError> {
 
 /// Answers one request frame. `Ok(None)` means the request expects no response
 /// (Produce with acks=0).
-pub async fn handle_frame(broker: &Broker, frame: Bytes) -> Result<Option<BytesMut>, FrameError> {
+pub async fn handle_frame(
+    broker: &Broker,
+    frame: Bytes,
+    peer: SocketAddr,
+) -> Result<Option<BytesMut>, FrameError> {
     let started = Instant::now();
     let (header, request) = match parse_frame(frame)? {
         Frame::Request { header, request } => (header, *request),
@@ -112,7 +118,7 @@ pub async fn handle_frame(broker: &Broker, frame: Bytes) -> Result<Option<BytesM
         .with_label_values(&[&api_label])
         .inc();
 
-    let response = dispatch(broker, &header, request).await;
+    let response = dispatch(broker, &header, request, peer).await;
     let encoded = response
         .map(|response| encode(api, version, correlation_id, &response))
         .transpose()?;
@@ -153,6 +159,7 @@ async fn dispatch(
     broker: &Broker,
     header: &RequestHeader,
     request: RequestKind,
+    peer: SocketAddr,
 ) -> Option<ResponseKind> {
     let version = header.request_api_version;
     Some(match request {
@@ -197,6 +204,38 @@ async fn dispatch(
         }
         RequestKind::InitProducerId(r) => {
             ResponseKind::InitProducerId(records::init_producer_id(broker, r).await)
+        }
+        RequestKind::FindCoordinator(r) => {
+            ResponseKind::FindCoordinator(groups::find_coordinator(broker, r, version).await)
+        }
+        RequestKind::JoinGroup(r) => {
+            let client_id = header
+                .client_id
+                .as_ref()
+                .map(|c| c.to_string())
+                .unwrap_or_default();
+            ResponseKind::JoinGroup(groups::join_group(broker, r, version, client_id, peer).await)
+        }
+        RequestKind::SyncGroup(r) => ResponseKind::SyncGroup(groups::sync_group(broker, r).await),
+        RequestKind::Heartbeat(r) => ResponseKind::Heartbeat(groups::heartbeat(broker, r)),
+        RequestKind::LeaveGroup(r) => {
+            ResponseKind::LeaveGroup(groups::leave_group(broker, r, version))
+        }
+        RequestKind::OffsetCommit(r) => {
+            ResponseKind::OffsetCommit(groups::offset_commit(broker, r).await)
+        }
+        RequestKind::OffsetFetch(r) => {
+            ResponseKind::OffsetFetch(groups::offset_fetch(broker, r, version))
+        }
+        RequestKind::DescribeGroups(r) => {
+            ResponseKind::DescribeGroups(groups::describe_groups(broker, r, version))
+        }
+        RequestKind::ListGroups(r) => ResponseKind::ListGroups(groups::list_groups(broker, r)),
+        RequestKind::DeleteGroups(r) => {
+            ResponseKind::DeleteGroups(groups::delete_groups(broker, r).await)
+        }
+        RequestKind::OffsetDelete(r) => {
+            ResponseKind::OffsetDelete(groups::offset_delete(broker, r).await)
         }
         other => {
             tracing::warn!(request = ?std::mem::discriminant(&other), "request kind has no handler");

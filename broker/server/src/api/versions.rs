@@ -6,6 +6,17 @@ use kafka_protocol::messages::ApiKey;
 use kafka_protocol::protocol::VersionRange;
 
 const SERVED: &[ApiKey] = &[
+    ApiKey::OffsetCommit,
+    ApiKey::OffsetFetch,
+    ApiKey::FindCoordinator,
+    ApiKey::JoinGroup,
+    ApiKey::Heartbeat,
+    ApiKey::LeaveGroup,
+    ApiKey::SyncGroup,
+    ApiKey::DescribeGroups,
+    ApiKey::ListGroups,
+    ApiKey::DeleteGroups,
+    ApiKey::OffsetDelete,
     ApiKey::Produce,
     ApiKey::Fetch,
     ApiKey::ListOffsets,
@@ -24,11 +35,23 @@ const SERVED: &[ApiKey] = &[
     ApiKey::DescribeTopicPartitions,
 ];
 
+/// Highest versions below what `kafka-protocol` encodes: OffsetCommit and OffsetFetch v10
+/// name topics by id, which the group coordinator does not resolve yet.
+const CAPPED: &[(ApiKey, i16)] = &[(ApiKey::OffsetCommit, 9), (ApiKey::OffsetFetch, 9)];
+
 /// The versions of `api` this broker answers, or `None` when it does not serve it.
 pub fn supported_versions(api: ApiKey) -> Option<VersionRange> {
-    SERVED.contains(&api).then(|| api.valid_versions())
+    SERVED.contains(&api).then(|| {
+        let mut range = api.valid_versions();
+        if let Some((_, max)) = CAPPED.iter().find(|(capped, _)| *capped == api) {
+            range.max = range.max.min(*max);
+        }
+        range
+    })
 }
 
 pub fn served() -> impl Iterator<Item = (ApiKey, VersionRange)> {
-    SERVED.iter().map(|&api| (api, api.valid_versions()))
+    SERVED
+        .iter()
+        .filter_map(|&api| Some((api, supported_versions(api)?)))
 }

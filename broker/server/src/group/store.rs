@@ -1,0 +1,199 @@
+//! `__consumer_offsets`: where committed offsets and group metadata live. A group's records
+//! go to partition `abs(hashCode(group)) % partitions`, as in Kafka, so a group has one
+//! home partition whose leader is its coordinator.
+
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::records::{
+    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+};
+use kafka_protocol::ResponseError;
+
+use super::records::{CommittedOffset, GroupRecordKey};
+use crate::api::now_ms;
+use crate::broker::Broker;
+use crate::error::ApiError;
+use crate::metadata::NewTopic;
+
+pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
+/// Kafka's defaults for `offsets.topic.num.partitions` and `offsets.topic.replication.factor`.
+const DEFAULT_PARTITIONS: i32 = 50;
+const DEFAULT_REPLICATION_FACTOR: i16 = 3;
+/// How much of a partition one read takes while replaying it.
+const REPLAY_READ_BYTES: usize = 1024 * 1024;
+
+/// Java's `String.hashCode`, which Kafka uses to place a group.
+fn java_hash(text: &str) -> i32 {
+    text.encode_utf16().fold(0i32, |hash, unit| {
+        hash.wrapping_mul(31).wrapping_add(unit as i32)
+    })
+}
+
+pub fn partition_for(group: &str, partitions: i32) -> i32 {
+    (java_hash(group) & 0x7fff_ffff) % partitions.max(1)
+}
+
+/// Creates `__consumer_offsets` on first use, as Kafka does; returns its partition count.
+pub async fn ensure_topic(broker: &Broker) -> Result<i32, ApiError> {
+    if let Some(topic) = broker.image().topics.get(OFFSETS_TOPIC) {
+        return Ok(topic.partitions.len() as i32);
+    }
+    let number = |key: &str, default: i64| {
+        broker
+            .config
+            .get(key)
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(default)
+    };
+    let brokers = broker.image().brokers.len().max(1) as i64;
+    let created = broker
+        .controller
+        .create_topic(NewTopic {
+            name: OFFSETS_TOPIC.to_string(),
+            partitions: number("offsets.topic.num.partitions", DEFAULT_PARTITIONS as i64) as i32,
+            // Kafka refuses to create it with fewer brokers than the factor; a smaller
+            // cluster gets as many replicas as it has brokers instead.
+            replication_factor: number(
+                "offsets.topic.replication.factor",
+                DEFAULT_REPLICATION_FACTOR as i64,
+            )
+            .min(brokers) as i16,
+            assignments: vec![],
+            configs: [("cleanup.policy".to_string(), "compact".to_string())].into(),
+            validate_only: false,
+        })
+        .await;
+    broker.sync_metadata();
+    match created {
+        Ok(topic) => Ok(topic.partitions.len() as i32),
+        Err(error) if error.error == ResponseError::TopicAlreadyExists => {
+            Ok(broker.image().topics[OFFSETS_TOPIC].partitions.len() as i32)
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Appends `records` (key, value or tombstone) to the group's partition.
+pub async fn append(
+    broker: &Broker,
+    group: &str,
+    records: Vec<(GroupRecordKey, Option<Bytes>)>,
+) -> Result<(), ApiError> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let partitions = ensure_topic(broker).await?;
+    let partition = broker
+        .replicas
+        .get(OFFSETS_TOPIC, partition_for(group, partitions))
+        .ok_or(ResponseError::CoordinatorNotAvailable)?;
+    let now = now_ms();
+    let batch: Vec<Record> = records
+        .into_iter()
+        .enumerate()
+        .map(|(i, (key, value))| Record {
+            transactional: false,
+            control: false,
+            partition_leader_epoch: 0,
+            producer_id: -1,
+            producer_epoch: -1,
+            timestamp_type: TimestampType::Creation,
+            offset: i as i64,
+            sequence: i as i32 - 1,
+            timestamp: now,
+            key: Some(key.encode()),
+            value,
+            headers: Default::default(),
+            delete_horizon: false,
+        })
+        .collect();
+    let mut encoded = BytesMut::new();
+    RecordBatchEncoder::encode(
+        &mut encoded,
+        &batch,
+        &RecordEncodeOptions {
+            version: 2,
+            compression: Compression::None,
+        },
+    )
+    .map_err(|e| ApiError::new(ResponseError::UnknownServerError, e.to_string()))?;
+    partition.append_as_leader(&encoded, now)?;
+    broker.replicas.notify_appended();
+    Ok(())
+}
+
+/// Replays every hosted partition of `__consumer_offsets` into the coordinator.
+pub fn load(broker: &Broker) {
+    let Some(topic) = broker.image().topics.get(OFFSETS_TOPIC).cloned() else {
+        return;
+    };
+    let mut loaded = 0usize;
+    for index in 0..topic.partitions.len() as i32 {
+        let Some(partition) = broker.replicas.get(OFFSETS_TOPIC, index) else {
+            continue;
+        };
+        let mut offset = partition.log_start_offset();
+        loop {
+            let read = match partition.read(offset, REPLAY_READ_BYTES) {
+                Ok(read) if !read.records.is_empty() => read,
+                Ok(_) => break,
+                Err(error) => {
+                    tracing::error!(partition = index, %error, "cannot replay group records");
+                    break;
+                }
+            };
+            let mut bytes = read.records;
+            let Ok(sets) = RecordBatchDecoder::decode_all(&mut bytes) else {
+                tracing::error!(partition = index, offset, "undecodable group records");
+                break;
+            };
+            for record in sets.iter().flat_map(|set| &set.records) {
+                if record.offset >= offset {
+                    apply(broker, record);
+                    loaded += 1;
+                    offset = record.offset + 1;
+                }
+            }
+        }
+    }
+    tracing::info!(records = loaded, "loaded consumer group state");
+}
+
+fn apply(broker: &Broker, record: &Record) {
+    let Some(key) = record.key.clone().and_then(GroupRecordKey::decode) else {
+        return;
+    };
+    if let GroupRecordKey::Offset {
+        group,
+        topic,
+        partition,
+    } = key
+    {
+        let value = record.value.clone().and_then(CommittedOffset::decode);
+        broker
+            .groups
+            .store_offset(&group, (topic, partition), value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_land_where_kafka_puts_them() {
+        assert_eq!(
+            java_hash("console-consumer-1"),
+            "console-consumer-1"
+                .chars()
+                .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(c as i32))
+        );
+        assert_eq!(java_hash(""), 0);
+        assert_eq!(java_hash("a"), 97);
+        assert_eq!(java_hash("group"), 98629247);
+        assert_eq!(partition_for("group", 50), 98629247 % 50);
+        assert!((0..50).contains(&partition_for(
+            "a-very-long-group-name-with-a-negative-hash-code",
+            50
+        )));
+    }
+}
