@@ -9,6 +9,7 @@ use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse};
 use kafka_protocol::ResponseError;
 
 use crate::broker::Broker;
+use crate::log::ReadResult;
 use crate::metadata::MetadataImage;
 
 pub async fn handle(broker: &Broker, request: FetchRequest, version: i16) -> FetchResponse {
@@ -65,9 +66,10 @@ fn read_all(broker: &Broker, request: &FetchRequest, version: i16) -> (FetchResp
             // first partition with data may exceed the response budget that way.
             let limit = (fetch.partition_max_bytes.max(0) as usize).min(budget);
             let read = if limit == 0 && total > 0 {
-                partition.read(fetch.fetch_offset, 0).map(|mut read| {
-                    read.records = bytes::Bytes::new();
-                    read
+                Ok(ReadResult {
+                    records: bytes::Bytes::new(),
+                    log_start_offset: partition.log_start_offset(),
+                    log_end_offset: partition.high_watermark(),
                 })
             } else {
                 partition.read(fetch.fetch_offset, limit)
