@@ -33,6 +33,9 @@ pub struct LogConfig {
     pub index_interval_bytes: u32,
     /// `message.timestamp.type=LogAppendTime`
     pub log_append_time: bool,
+    /// `cleanup.policy` includes `delete`: retention applies. A compact-only log (such as
+    /// `__consumer_offsets`) keeps its segments.
+    pub retention_deletes: bool,
 }
 
 impl Default for LogConfig {
@@ -44,6 +47,7 @@ impl Default for LogConfig {
             retention_bytes: -1,
             index_interval_bytes: 4096,
             log_append_time: false,
+            retention_deletes: true,
         }
     }
 }
@@ -451,7 +455,7 @@ impl PartitionLog {
     /// or while the log exceeds `retention.bytes`. Returns how many were deleted.
     pub fn apply_retention(&mut self, now_ms: i64) -> Result<usize, LogError> {
         let mut deleted = 0;
-        loop {
+        while self.config.retention_deletes {
             if self.segments.len() < 2 {
                 break;
             }
@@ -749,6 +753,25 @@ mod tests {
             log.read(0, 100, i64::MAX),
             Err(LogError::OffsetOutOfRange { .. })
         ));
+    }
+
+    #[test]
+    fn compact_only_logs_keep_their_segments() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = open(
+            dir.path(),
+            LogConfig {
+                retention_ms: 1,
+                retention_deletes: false,
+                ..small_segments()
+            },
+        );
+        for _ in 0..20 {
+            log.append(&encode_batch(3, 0, Compression::None), 0, 0)
+                .unwrap();
+        }
+        assert_eq!(log.apply_retention(1_000_000).unwrap(), 0);
+        assert_eq!(log.log_start_offset(), 0);
     }
 
     #[test]

@@ -31,5 +31,8 @@ pub fn log_config(
         index_interval_bytes: number("index.interval.bytes", defaults.index_interval_bytes as i64)
             .clamp(0, u32::MAX as i64) as u32,
         log_append_time: value("message.timestamp.type") == "LogAppendTime",
+        retention_deletes: value("cleanup.policy")
+            .split(',')
+            .any(|policy| policy.trim() == "delete"),
     }
 }
