@@ -40,6 +40,8 @@ pub enum FrameError {
         version: i16,
         reason: String,
     },
+    #[error("{0:?} is listed as served but has no handler")]
+    NoHandler(ApiKey),
     #[error("cannot encode {api:?} v{version} response: {reason}")]
     Encode {
         api: ApiKey,
@@ -118,7 +120,7 @@ pub async fn handle_frame(
         .with_label_values(&[&api_label])
         .inc();
 
-    let response = dispatch(broker, &header, request, peer).await;
+    let response = dispatch(broker, &header, request, peer).await?;
     let encoded = response
         .map(|response| encode(api, version, correlation_id, &response))
         .transpose()?;
@@ -160,14 +162,17 @@ async fn dispatch(
     header: &RequestHeader,
     request: RequestKind,
     peer: SocketAddr,
-) -> Option<ResponseKind> {
+) -> Result<Option<ResponseKind>, FrameError> {
     let version = header.request_api_version;
-    Some(match request {
+    Ok(Some(match request {
         RequestKind::ApiVersions(_) => ResponseKind::ApiVersions(api_versions::handle()),
         RequestKind::Metadata(r) => {
             ResponseKind::Metadata(metadata::handle(broker, r, version).await)
         }
-        RequestKind::Produce(r) => ResponseKind::Produce(produce::handle(broker, r).await?),
+        RequestKind::Produce(r) => match produce::handle(broker, r).await {
+            Some(response) => ResponseKind::Produce(response),
+            None => return Ok(None),
+        },
         RequestKind::Fetch(r) => ResponseKind::Fetch(fetch::handle(broker, r, version).await),
         RequestKind::ListOffsets(r) => {
             ResponseKind::ListOffsets(list_offsets::handle(broker, r, version))
@@ -237,11 +242,11 @@ async fn dispatch(
         RequestKind::OffsetDelete(r) => {
             ResponseKind::OffsetDelete(groups::offset_delete(broker, r).await)
         }
-        other => {
-            tracing::warn!(request = ?std::mem::discriminant(&other), "request kind has no handler");
-            return None;
+        _ => {
+            let api = ApiKey::try_from(header.request_api_key).expect("checked by parse_frame");
+            return Err(FrameError::NoHandler(api));
         }
-    })
+    }))
 }
 
 /// Milliseconds since the epoch, the unit of Kafka timestamps.
