@@ -3,6 +3,7 @@ layout, line by line."""
 
 import re
 import subprocess
+import time
 
 from conftest import tool
 
@@ -122,3 +123,90 @@ def test_console_producer_headers_and_compression(broker):
     out = run("kafka-console-consumer", "--bootstrap-server", b, "--topic", "headed", "--from-beginning",
               "--max-messages", "1", "--property", "print.headers=true").stdout
     assert out.splitlines() == ["h1:v1,h2:v2\tpayload"]
+
+
+def consume_and_commit(broker, group, topic, count):
+    from confluent_kafka import Consumer
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": broker.bootstrap,
+            "group.id": group,
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    consumer.subscribe([topic])
+    received, deadline = 0, time.time() + 20
+    while received < count and time.time() < deadline:
+        message = consumer.poll(0.2)
+        if message is not None and message.error() is None:
+            received += 1
+    consumer.commit(asynchronous=False)
+    return consumer
+
+
+def test_consumer_groups_list_describe_reset_delete(broker):
+    b = broker.bootstrap
+    run("kafka-topics", "--bootstrap-server", b, "--create", "--topic", "orders", "--partitions", "2")
+    from confluent_kafka import Producer
+
+    producer = Producer({"bootstrap.servers": b})
+    for i in range(10):
+        producer.produce("orders", str(i).encode(), partition=i % 2)
+    producer.flush(10)
+    consumer = consume_and_commit(broker, "billing", "orders", 10)
+
+    assert run("kafka-consumer-groups", "--bootstrap-server", b, "--list").stdout.splitlines() == ["billing"]
+    members = run("kafka-consumer-groups", "--bootstrap-server", b, "--describe", "--group", "billing",
+                  "--members", "--verbose").stdout.splitlines()
+    assert members[1].split() == ["GROUP", "CONSUMER-ID", "HOST", "CLIENT-ID", "#PARTITIONS", "ASSIGNMENT"]
+    assert members[2].split()[0] == "billing" and members[2].split()[-1] == "orders(0,1)"
+    state = run("kafka-consumer-groups", "--bootstrap-server", b, "--describe", "--group", "billing",
+                "--state").stdout.splitlines()
+    assert state[2].split() == ["billing", b, "(1)", "range", "Stable", "1"]
+    consumer.close()
+
+    described = run("kafka-consumer-groups", "--bootstrap-server", b, "--describe", "--group", "billing").stdout
+    lines = described.splitlines()
+    assert "Consumer group 'billing' has no active members." in lines
+    header = lines.index(next(l for l in lines if l.startswith("GROUP")))
+    assert lines[header].split() == ["GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET",
+                                     "LAG", "CONSUMER-ID", "HOST", "CLIENT-ID"]
+    rows = [line.split() for line in lines[header + 1:]]
+    assert sum(int(r[3]) for r in rows) == 10 and all(r[5] == "0" and r[6] == "-" for r in rows)
+
+    dry = run("kafka-consumer-groups", "--bootstrap-server", b, "--reset-offsets", "--group", "billing",
+              "--topic", "orders", "--to-earliest", "--dry-run").stdout.splitlines()
+    assert dry[1].split() == ["GROUP", "TOPIC", "PARTITION", "NEW-OFFSET"]
+    assert [r.split() for r in dry[2:]] == [["billing", "orders", "0", "0"], ["billing", "orders", "1", "0"]]
+    unchanged = run("kafka-consumer-groups", "--bootstrap-server", b, "--describe", "--group", "billing").stdout
+    assert {r.split()[3] for r in unchanged.splitlines() if r.startswith("billing")} == {"5"}
+
+    run("kafka-consumer-groups", "--bootstrap-server", b, "--reset-offsets", "--group", "billing",
+        "--topic", "orders:1", "--shift-by", "-2", "--execute")
+    after = run("kafka-consumer-groups", "--bootstrap-server", b, "--describe", "--group", "billing").stdout
+    lags = {r.split()[2]: r.split()[5] for r in after.splitlines() if r.startswith("billing")}
+    assert lags == {"0": "0", "1": "2"}
+
+    deleted = run("kafka-consumer-groups", "--bootstrap-server", b, "--delete-offsets", "--group", "billing",
+                  "--topic", "orders:0").stdout.splitlines()
+    assert deleted[2].split() == ["orders", "0", "Successful"]
+
+    gone = run("kafka-consumer-groups", "--bootstrap-server", b, "--delete", "--group", "billing")
+    assert gone.stdout == "Deletion of requested consumer groups ('billing') was successful.\n"
+    assert run("kafka-consumer-groups", "--bootstrap-server", b, "--list").stdout == ""
+
+
+def test_consumer_groups_refuses_to_reset_an_active_group(broker):
+    b = broker.bootstrap
+    run("kafka-topics", "--bootstrap-server", b, "--create", "--topic", "busy", "--partitions", "1")
+    run("kafka-console-producer", "--bootstrap-server", b, "--topic", "busy", input="x\n")
+    consumer = consume_and_commit(broker, "active", "busy", 1)
+    refused = run("kafka-consumer-groups", "--bootstrap-server", b, "--reset-offsets", "--group", "active",
+                  "--topic", "busy", "--to-earliest", "--execute", check=False)
+    assert refused.returncode != 0
+    assert "Assignments can only be reset if the group 'active' is inactive" in refused.stdout + refused.stderr
+    not_empty = run("kafka-consumer-groups", "--bootstrap-server", b, "--delete", "--group", "active", check=False)
+    assert not_empty.returncode != 0 and "could not be deleted" in not_empty.stdout + not_empty.stderr
+    consumer.close()

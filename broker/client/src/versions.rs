@@ -24,6 +24,13 @@ pub fn supported(key: ApiKey) -> Option<VersionRange> {
         ApiKey::Produce => (3, 9),
         ApiKey::Fetch => (4, 12),
         ApiKey::InitProducerId => (0, 4),
+        ApiKey::FindCoordinator => (0, 4),
+        ApiKey::ListGroups => (0, 4),
+        ApiKey::DescribeGroups => (0, 5),
+        ApiKey::OffsetFetch => (1, 7),
+        ApiKey::OffsetCommit => (2, 9),
+        ApiKey::DeleteGroups => (0, 2),
+        ApiKey::OffsetDelete => (0, 0),
         _ => return None,
     };
     Some(VersionRange { min, max })

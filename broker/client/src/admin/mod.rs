@@ -1,4 +1,4 @@
-//! `AdminClient`: topics, configs, offsets and cluster description, the operations
+//! `AdminClient`: topics, configs, offsets, consumer groups and cluster description, the operations
 //! Kafka's `Admin` interface offers and the CLI tools and operator need.
 //!
 //! Each family lives in its own file; results that can fail per item (one topic of many)
@@ -6,6 +6,7 @@
 
 mod cluster_description;
 mod configs;
+mod groups;
 mod offsets;
 mod topics;
 
@@ -15,6 +16,7 @@ pub use cluster_description::ClusterDescription;
 pub use configs::{
     AlterConfigOp, ConfigEntry, ConfigResource, ConfigResourceType, ConfigSource, ConfigSynonym,
 };
+pub use groups::{decode_assignment, GroupDescription, GroupListing, MemberDescription};
 pub(crate) use offsets::list_offsets;
 pub use offsets::{ListedOffset, OffsetSpec};
 pub use topics::{NewPartitions, NewTopic, PartitionInfo, TopicDescription, TopicListing};

@@ -5,6 +5,7 @@
 pub mod configs;
 pub mod console_consumer;
 pub mod console_producer;
+pub mod consumer_groups;
 mod formatter;
 mod line_reader;
 mod properties;
