@@ -210,3 +210,69 @@ def test_consumer_groups_refuses_to_reset_an_active_group(broker):
     not_empty = run("kafka-consumer-groups", "--bootstrap-server", b, "--delete", "--group", "active", check=False)
     assert not_empty.returncode != 0 and "could not be deleted" in not_empty.stdout + not_empty.stderr
     consumer.close()
+
+
+def test_console_consumer_group_resumes_where_it_stopped(broker):
+    b = broker.bootstrap
+    run("kafka-topics", "--bootstrap-server", b, "--create", "--topic", "resume", "--partitions", "2")
+    run("kafka-console-producer", "--bootstrap-server", b, "--topic", "resume",
+        input="".join(f"m{i}\n" for i in range(6)))
+    first = run("kafka-console-consumer", "--bootstrap-server", b, "--topic", "resume", "--group", "readers",
+                "--from-beginning", "--max-messages", "4", "--timeout-ms", "20000")
+    second = run("kafka-console-consumer", "--bootstrap-server", b, "--topic", "resume", "--group", "readers",
+                 "--from-beginning", "--timeout-ms", "5000")
+    seen = first.stdout.splitlines() + second.stdout.splitlines()
+    # Every record once: the second run starts at what the first committed, not at the beginning.
+    assert len(first.stdout.splitlines()) == 4
+    assert sorted(seen) == [f"m{i}" for i in range(6)]
+    described = run("kafka-consumer-groups", "--bootstrap-server", b, "--describe", "--group", "readers").stdout
+    lags = [r.split()[5] for r in described.splitlines() if r.startswith("readers")]
+    assert lags == ["0", "0"]
+
+
+def test_console_consumers_in_one_group_split_the_partitions(broker):
+    b = broker.bootstrap
+    run("kafka-topics", "--bootstrap-server", b, "--create", "--topic", "split", "--partitions", "4")
+    command = [tool("kafka-console-consumer"), "--bootstrap-server", b, "--topic", "split", "--group", "pair",
+               "--property", "print.partition=true", "--consumer-property", "heartbeat.interval.ms=500",
+               "--timeout-ms", "15000"]
+    members = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for _ in range(2)]
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        described = run("kafka-consumer-groups", "--bootstrap-server", b, "--describe", "--group", "pair",
+                        "--members").stdout
+        rows = [r.split() for r in described.splitlines() if r.startswith("pair")]
+        if len(rows) == 2 and all(r[4] == "2" for r in rows):
+            break
+        time.sleep(0.5)
+    else:
+        raise AssertionError(f"the group never settled: {described}")
+    run("kafka-console-producer", "--bootstrap-server", b, "--topic", "split", "--property", "parse.key=true",
+        "--property", "key.separator=:", input="".join(f"k{i}:v{i}\n" for i in range(40)))
+    outputs = [m.communicate(timeout=60)[0] for m in members]
+    partitions = [{line.split("\t")[0] for line in out.splitlines()} for out in outputs]
+    values = sorted(line.split("\t")[1] for out in outputs for line in out.splitlines())
+    assert values == sorted(f"v{i}" for i in range(40))
+    assert partitions[0].isdisjoint(partitions[1])
+
+
+def test_reset_offsets_to_datetime(broker):
+    b = broker.bootstrap
+    from confluent_kafka import Producer
+
+    run("kafka-topics", "--bootstrap-server", b, "--create", "--topic", "dated", "--partitions", "1")
+    producer = Producer({"bootstrap.servers": b})
+    for i, ts in enumerate([1_700_000_000_000, 1_700_000_060_000, 1_700_000_120_000]):
+        producer.produce("dated", str(i).encode(), timestamp=ts)
+    producer.flush(10)
+    consume_and_commit(broker, "dates", "dated", 3).close()
+    plan = run("kafka-consumer-groups", "--bootstrap-server", b, "--reset-offsets", "--group", "dates",
+               "--topic", "dated", "--to-datetime", "2023-11-14T22:14:00.000Z", "--dry-run").stdout.splitlines()
+    assert plan[2].split() == ["dates", "dated", "0", "1"]
+    later = run("kafka-consumer-groups", "--bootstrap-server", b, "--reset-offsets", "--group", "dates",
+                "--topic", "dated", "--to-datetime", "2030-01-01T00:00:00.000Z", "--dry-run").stdout.splitlines()
+    assert later[2].split() == ["dates", "dated", "0", "3"]
+    bad = run("kafka-consumer-groups", "--bootstrap-server", b, "--reset-offsets", "--group", "dates",
+              "--topic", "dated", "--to-datetime", "yesterday", "--dry-run", check=False)
+    assert bad.returncode != 0 and "yyyy-MM-ddTHH:mm:SS.sss" in bad.stdout + bad.stderr

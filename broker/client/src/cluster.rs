@@ -7,12 +7,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
-use kafka_protocol::messages::{MetadataRequest, MetadataResponse, TopicName};
+use kafka_protocol::messages::{
+    ApiKey, FindCoordinatorRequest, MetadataRequest, MetadataResponse, TopicName,
+};
 use kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
 
 use crate::connection::Connection;
-use crate::error::{ClientError, KafkaError};
+use crate::error::{check, ClientError, KafkaError};
 
 /// Settings shared by every client built on a [`Cluster`].
 #[derive(Debug, Clone)]
@@ -290,6 +292,34 @@ impl Cluster {
         }
         let fresh = self.refresh_topic(topic, false).await?;
         leader_of(&fresh, partition).ok_or_else(|| KafkaError::new(5, None).into())
+    }
+
+    /// The broker coordinating `group` (FindCoordinator, retried while the coordinator is
+    /// still loading or moving).
+    pub async fn group_coordinator(&self, group: &str) -> Result<i32, ClientError> {
+        self.retry(|| async {
+            let connection = self.any_connection().await?;
+            let key = StrBytes::from_string(group.to_string());
+            // v4 batches keys; earlier versions take one.
+            let version = connection.version_for(ApiKey::FindCoordinator)?;
+            let request = if version >= 4 {
+                FindCoordinatorRequest::default().with_coordinator_keys(vec![key])
+            } else {
+                FindCoordinatorRequest::default().with_key(key)
+            };
+            let response = connection.send_at(version, request).await?;
+            match response.coordinators.first() {
+                Some(c) => {
+                    check(c.error_code, c.error_message.as_deref())?;
+                    Ok(c.node_id.0)
+                }
+                None => {
+                    check(response.error_code, response.error_message.as_deref())?;
+                    Ok(response.node_id.0)
+                }
+            }
+        })
+        .await
     }
 
     /// Forgets what is known about `topic`, so the next lookup asks the cluster again.

@@ -116,7 +116,29 @@ impl Connection {
         version: i16,
         request: R,
     ) -> Result<R::Response, ClientError> {
-        let mut body = self.round_trip::<R>(version, &request).await?;
+        self.send_within(version, request, self.request_timeout)
+            .await
+    }
+
+    /// Sends a request the broker may hold for up to `wait` (JoinGroup waits for the whole
+    /// group), allowing that long beyond the usual request timeout.
+    pub async fn send_holding<R: Request>(
+        &self,
+        request: R,
+        wait: Duration,
+    ) -> Result<R::Response, ClientError> {
+        let version = self.version_for(api_key::<R>()?)?;
+        self.send_within(version, request, self.request_timeout + wait)
+            .await
+    }
+
+    async fn send_within<R: Request>(
+        &self,
+        version: i16,
+        request: R,
+        timeout: Duration,
+    ) -> Result<R::Response, ClientError> {
+        let mut body = self.round_trip::<R>(version, &request, timeout).await?;
         R::Response::decode(&mut body, version).map_err(|e| {
             ClientError::Protocol(format!("decoding {:?} v{version}: {e}", api_key::<R>()))
         })
@@ -144,6 +166,7 @@ impl Connection {
         &self,
         version: i16,
         request: &R,
+        timeout: Duration,
     ) -> Result<Bytes, ClientError> {
         let correlation_id = self.next_correlation_id.fetch_add(1, Ordering::Relaxed);
         let frame = self.encode_frame(version, correlation_id, request)?;
@@ -159,7 +182,7 @@ impl Connection {
             stream.read_exact(&mut body).await?;
             Ok::<_, std::io::Error>(body.freeze())
         };
-        let result = tokio::time::timeout(self.request_timeout, exchange).await;
+        let result = tokio::time::timeout(timeout, exchange).await;
         let mut body = match result {
             Ok(Ok(body)) => body,
             Ok(Err(source)) => {
@@ -220,7 +243,9 @@ impl Connection {
         let request = ApiVersionsRequest::default()
             .with_client_software_name(StrBytes::from_static_str("potok-client"))
             .with_client_software_version(StrBytes::from_static_str(env!("CARGO_PKG_VERSION")));
-        let body = self.round_trip::<ApiVersionsRequest>(3, &request).await?;
+        let body = self
+            .round_trip::<ApiVersionsRequest>(3, &request, self.request_timeout)
+            .await?;
         let response = if leading_error_code(&body) == Some(UNSUPPORTED_VERSION) {
             self.send_at(0, ApiVersionsRequest::default()).await?
         } else {

@@ -31,6 +31,10 @@ pub fn supported(key: ApiKey) -> Option<VersionRange> {
         ApiKey::OffsetCommit => (2, 9),
         ApiKey::DeleteGroups => (0, 2),
         ApiKey::OffsetDelete => (0, 0),
+        ApiKey::JoinGroup => (0, 9),
+        ApiKey::SyncGroup => (0, 5),
+        ApiKey::Heartbeat => (0, 4),
+        ApiKey::LeaveGroup => (0, 5),
         _ => return None,
     };
     Some(VersionRange { min, max })

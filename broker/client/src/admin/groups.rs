@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use bytes::{Buf, Bytes};
 use kafka_protocol::messages::offset_commit_request::{
     OffsetCommitRequestPartition, OffsetCommitRequestTopic,
 };
@@ -13,15 +12,15 @@ use kafka_protocol::messages::offset_delete_request::{
     OffsetDeleteRequestPartition, OffsetDeleteRequestTopic,
 };
 use kafka_protocol::messages::{
-    ApiKey, ConsumerProtocolAssignment, DeleteGroupsRequest, DescribeGroupsRequest,
-    FindCoordinatorRequest, GroupId, ListGroupsRequest, OffsetCommitRequest, OffsetDeleteRequest,
-    OffsetFetchRequest, TopicName,
+    ApiKey, DeleteGroupsRequest, DescribeGroupsRequest, GroupId, ListGroupsRequest,
+    OffsetCommitRequest, OffsetDeleteRequest, OffsetFetchRequest, TopicName,
 };
-use kafka_protocol::protocol::{Decodable, StrBytes};
+use kafka_protocol::protocol::StrBytes;
 
 use super::AdminClient;
 use crate::cluster::TopicPartition;
 use crate::connection::Connection;
+use crate::consumer::protocol::decode_assignment;
 use crate::error::{check, ClientError, KafkaError};
 
 /// A group as ListGroups shows it.
@@ -61,57 +60,11 @@ fn topic_name(name: &str) -> TopicName {
     TopicName(StrBytes::from_string(name.to_string()))
 }
 
-/// The partitions in a member's assignment (a version, then Kafka's
-/// `ConsumerProtocolAssignment`); empty when it is not a consumer assignment.
-pub fn decode_assignment(mut bytes: Bytes) -> Vec<TopicPartition> {
-    if bytes.remaining() < 2 {
-        return Vec::new();
-    }
-    let version = bytes.get_i16().clamp(0, 3);
-    ConsumerProtocolAssignment::decode(&mut bytes, version)
-        .map(|assignment| {
-            assignment
-                .assigned_partitions
-                .iter()
-                .flat_map(|t| {
-                    t.partitions
-                        .iter()
-                        .map(move |&p| TopicPartition::new(t.topic.to_string(), p))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 impl AdminClient {
-    /// The coordinator of `group` and its broker id.
+    /// A connection to the coordinator of `group`, and its broker id.
     async fn coordinator(&self, group: &str) -> Result<(Arc<Connection>, i32), ClientError> {
-        let response = self
-            .cluster
-            .retry(|| async {
-                let connection = self.cluster.any_connection().await?;
-                let key = StrBytes::from_string(group.to_string());
-                // v4 batches keys; earlier versions take one.
-                let version = connection.version_for(ApiKey::FindCoordinator)?;
-                let request = if version >= 4 {
-                    FindCoordinatorRequest::default().with_coordinator_keys(vec![key])
-                } else {
-                    FindCoordinatorRequest::default().with_key(key)
-                };
-                let response = connection.send_at(version, request).await?;
-                match response.coordinators.first() {
-                    Some(c) => {
-                        check(c.error_code, c.error_message.as_deref())?;
-                        Ok(c.node_id.0)
-                    }
-                    None => {
-                        check(response.error_code, response.error_message.as_deref())?;
-                        Ok(response.node_id.0)
-                    }
-                }
-            })
-            .await?;
-        Ok((self.cluster.connection(response).await?, response))
+        let id = self.cluster.group_coordinator(group).await?;
+        Ok((self.cluster.connection(id).await?, id))
     }
 
     /// Every group of every broker.
@@ -211,6 +164,18 @@ impl AdminClient {
         group: &str,
         offsets: &BTreeMap<TopicPartition, i64>,
     ) -> Result<BTreeMap<TopicPartition, Result<(), KafkaError>>, ClientError> {
+        self.commit_offsets(group, -1, "", offsets).await
+    }
+
+    /// Commits `offsets` for `group`, as the member `member_id` of `generation` (or -1 and
+    /// an empty id from outside the group).
+    pub(crate) async fn commit_offsets(
+        &self,
+        group: &str,
+        generation: i32,
+        member_id: &str,
+        offsets: &BTreeMap<TopicPartition, i64>,
+    ) -> Result<BTreeMap<TopicPartition, Result<(), KafkaError>>, ClientError> {
         let (connection, _) = self.coordinator(group).await?;
         let mut topics: BTreeMap<&str, Vec<OffsetCommitRequestPartition>> = BTreeMap::new();
         for (tp, offset) in offsets {
@@ -223,7 +188,8 @@ impl AdminClient {
         }
         let request = OffsetCommitRequest::default()
             .with_group_id(group_id(group))
-            .with_generation_id_or_member_epoch(-1)
+            .with_generation_id_or_member_epoch(generation)
+            .with_member_id(StrBytes::from_string(member_id.to_string()))
             .with_retention_time_ms(-1)
             .with_topics(
                 topics

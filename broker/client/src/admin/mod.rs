@@ -16,7 +16,7 @@ pub use cluster_description::ClusterDescription;
 pub use configs::{
     AlterConfigOp, ConfigEntry, ConfigResource, ConfigResourceType, ConfigSource, ConfigSynonym,
 };
-pub use groups::{decode_assignment, GroupDescription, GroupListing, MemberDescription};
+pub use groups::{GroupDescription, GroupListing, MemberDescription};
 pub(crate) use offsets::list_offsets;
 pub use offsets::{ListedOffset, OffsetSpec};
 pub use topics::{NewPartitions, NewTopic, PartitionInfo, TopicDescription, TopicListing};

@@ -13,7 +13,7 @@ use super::formatter::{DefaultFormatter, DEFAULT_FORMATTER_NAMES};
 use super::properties::split_pair;
 use super::{parse_args, run, Failure};
 use crate::cluster::{ClusterConfig, TopicPartition};
-use crate::consumer::{Consumer, ConsumerConfig, SeekTo};
+use crate::consumer::{Consumer, ConsumerConfig, ConsumerRecord, GroupConfig, SeekTo};
 
 /// This tool helps to read data from Kafka topics and outputs it to standard output.
 #[derive(Debug, Parser)]
@@ -75,6 +75,8 @@ struct Plan {
     topic: String,
     partition: Option<i32>,
     start: SeekTo,
+    /// Set when consuming through a consumer group.
+    group: Option<GroupConfig>,
     formatter: DefaultFormatter,
 }
 
@@ -93,10 +95,11 @@ fn plan(args: &ConsoleConsumerArgs) -> Result<Plan, String> {
     if args.offset.is_some() && args.from_beginning {
         return Err("Options from-beginning and offset cannot be specified together.".into());
     }
-    if args.partition.is_some() && args.group.is_some() {
+    let consumer_props: BTreeMap<String, String> = pairs(&args.consumer_properties)?;
+    let group = group_config(args.group.as_deref(), &consumer_props)?;
+    if args.partition.is_some() && group.is_some() {
         return Err("Options group and partition cannot be specified together.".into());
     }
-    let consumer_props: BTreeMap<String, String> = pairs(&args.consumer_properties)?;
     let reset = match consumer_props.get("auto.offset.reset").map(String::as_str) {
         Some("earliest") => SeekTo::Beginning,
         _ => SeekTo::End,
@@ -127,8 +130,58 @@ fn plan(args: &ConsoleConsumerArgs) -> Result<Plan, String> {
         topic,
         partition: args.partition,
         start,
+        group,
         formatter: DefaultFormatter::from_properties(&pairs(&args.properties)?),
     })
+}
+
+/// The group to consume through, from `--group` or the `group.id` consumer property, with
+/// the consumer properties that tune membership.
+fn group_config(
+    flag: Option<&str>,
+    props: &BTreeMap<String, String>,
+) -> Result<Option<GroupConfig>, String> {
+    let id = match (flag, props.get("group.id")) {
+        (Some(a), Some(b)) if a != b => {
+            return Err("The group ids provided in different places (directly using '--group', via '--consumer-property', or via '--consumer.config') do not match. Detected group ids: '".to_string() + a + "', '" + b + "'")
+        }
+        (Some(id), _) => id.to_string(),
+        (None, Some(id)) => id.clone(),
+        (None, None) => return Ok(None),
+    };
+    let mut config = GroupConfig::new(id);
+    let millis = |key: &str| -> Result<Option<Duration>, String> {
+        props
+            .get(key)
+            .map(|v| {
+                v.parse::<u64>().map(Duration::from_millis).map_err(|_| {
+                    format!("Invalid value {v} for configuration {key}: Not a number of type LONG")
+                })
+            })
+            .transpose()
+    };
+    if let Some(d) = millis("session.timeout.ms")? {
+        config.session_timeout = d;
+    }
+    if let Some(d) = millis("heartbeat.interval.ms")? {
+        config.heartbeat_interval = d;
+    }
+    if let Some(d) = millis("max.poll.interval.ms")? {
+        config.rebalance_timeout = d;
+    }
+    if let Some(d) = millis("auto.commit.interval.ms")? {
+        config.auto_commit_interval = Some(d);
+    }
+    match props.get("enable.auto.commit").map(String::as_str) {
+        None | Some("true") => {}
+        Some("false") => config.auto_commit_interval = None,
+        Some(other) => {
+            return Err(format!(
+                "Invalid value {other} for configuration enable.auto.commit: Expected value to be either true or false"
+            ))
+        }
+    }
+    Ok(Some(config))
 }
 
 fn pairs(values: &[String]) -> Result<BTreeMap<String, String>, String> {
@@ -143,12 +196,46 @@ fn pairs(values: &[String]) -> Result<BTreeMap<String, String>, String> {
 
 async fn execute(args: ConsoleConsumerArgs) -> Result<(), Failure> {
     let plan = plan(&args).map_err(Failure::Usage)?;
-    if args.group.is_some() {
-        eprintln!("Note: consumer groups are not supported yet; consuming without a group (no offsets are committed).");
-    }
     let mut cluster =
         ClusterConfig::new(&plan.bootstrap).map_err(|e| Failure::Usage(e.to_string()))?;
     cluster.client_id = "console-consumer".into();
+    let mut consumer = match plan.group.clone() {
+        Some(group) => {
+            // With a group, the start position applies only where nothing is committed.
+            let config = ConsumerConfig {
+                auto_offset_reset: plan.start,
+                ..ConsumerConfig::default()
+            };
+            let mut consumer = Consumer::new(cluster, config);
+            consumer.subscribe(group, vec![plan.topic.clone()]);
+            consumer
+        }
+        None => assigned_consumer(cluster, &plan).await?,
+    };
+    let processed = consume(
+        &mut consumer,
+        &plan.formatter,
+        args.max_messages,
+        args.timeout_ms.map(Duration::from_millis),
+    )
+    .await;
+    consumer.close().await;
+    let (count, error) = match processed {
+        Ok(count) => (count, None),
+        Err((count, e)) => (count, Some(e)),
+    };
+    if let Some(e) = &error {
+        eprintln!("ERROR Error processing message, terminating consumer process: {e}");
+    }
+    eprintln!("Processed a total of {count} messages");
+    match error {
+        Some(Stop::Failed(_)) => Err(Failure::AlreadyReported),
+        _ => Ok(()),
+    }
+}
+
+/// A consumer of the requested partition, or of every partition of the topic.
+async fn assigned_consumer(cluster: ClusterConfig, plan: &Plan) -> Result<Consumer, Failure> {
     let mut consumer = Consumer::new(cluster, ConsumerConfig::default());
     let partitions = match plan.partition {
         Some(p) => vec![TopicPartition::new(plan.topic.clone(), p)],
@@ -175,25 +262,7 @@ async fn execute(args: ConsoleConsumerArgs) -> Result<(), Failure> {
             .seek(&tp.topic, tp.partition, plan.start)
             .map_err(|e| Failure::Usage(e.to_string()))?;
     }
-    let processed = consume(
-        &mut consumer,
-        &plan.formatter,
-        args.max_messages,
-        args.timeout_ms.map(Duration::from_millis),
-    )
-    .await;
-    let (count, error) = match processed {
-        Ok(count) => (count, None),
-        Err((count, e)) => (count, Some(e)),
-    };
-    if let Some(e) = &error {
-        eprintln!("ERROR Error processing message, terminating consumer process: {e}");
-    }
-    eprintln!("Processed a total of {count} messages");
-    match error {
-        Some(Stop::Failed(_)) => Err(Failure::AlreadyReported),
-        _ => Ok(()),
-    }
+    Ok(consumer)
 }
 
 /// Why consuming ended early.
@@ -244,8 +313,10 @@ async fn consume(
             last_message = Instant::now();
         }
         let mut out = stdout.lock();
-        for record in records {
+        let mut records = records.into_iter();
+        while let Some(record) = records.next() {
             if max_messages.is_some_and(|max| count >= max) {
+                rewind(consumer, record, records);
                 break;
             }
             out.write_all(&formatter.format(&record))
@@ -253,6 +324,25 @@ async fn consume(
                 .map_err(|e| (count, Stop::Failed(e.to_string())))?;
             count += 1;
         }
+    }
+}
+
+/// Moves positions back to the first record not printed, so a group commits only what
+/// was shown.
+fn rewind(
+    consumer: &mut Consumer,
+    first: ConsumerRecord,
+    rest: impl Iterator<Item = ConsumerRecord>,
+) {
+    let mut earliest: BTreeMap<TopicPartition, i64> = BTreeMap::new();
+    for record in std::iter::once(first).chain(rest) {
+        earliest
+            .entry(TopicPartition::new(record.topic, record.partition))
+            .or_insert(record.offset);
+    }
+    for (tp, offset) in earliest {
+        // The partition is assigned: the record came from it.
+        let _ = consumer.seek(&tp.topic, tp.partition, SeekTo::Offset(offset));
     }
 }
 
@@ -283,6 +373,34 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(p.start, SeekTo::Beginning);
+    }
+
+    #[test]
+    fn group_comes_from_the_flag_or_the_property() {
+        let p = plan(&args(
+            "--bootstrap-server h:1 --topic t --group g --from-beginning",
+        ))
+        .unwrap();
+        let group = p.group.unwrap();
+        assert_eq!(group.group_id, "g");
+        assert_eq!(group.auto_commit_interval, Some(Duration::from_secs(5)));
+        assert_eq!(p.start, SeekTo::Beginning);
+        let p = plan(&args(
+            "--bootstrap-server h:1 --topic t --consumer-property group.id=g --consumer-property enable.auto.commit=false --consumer-property session.timeout.ms=10000",
+        ))
+        .unwrap();
+        let group = p.group.unwrap();
+        assert_eq!(group.auto_commit_interval, None);
+        assert_eq!(group.session_timeout, Duration::from_secs(10));
+        assert!(plan(&args(
+            "--bootstrap-server h:1 --topic t --group a --consumer-property group.id=b"
+        ))
+        .unwrap_err()
+        .contains("do not match"));
+        assert!(plan(&args(
+            "--bootstrap-server h:1 --topic t --group a --partition 0"
+        ))
+        .is_err());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use super::{parse_args, run, CommandError, Failure};
+use super::{parse_args, run, time_spec, CommandError, Failure};
 use crate::admin::{AdminClient, GroupDescription, OffsetSpec};
 use crate::cluster::{ClusterConfig, TopicPartition};
 
@@ -79,6 +79,12 @@ pub struct ConsumerGroupsArgs {
     /// Reset offsets to current offset.
     #[arg(long)]
     pub to_current: bool,
+    /// Reset offsets to offset from datetime. Format: 'YYYY-MM-DDTHH:mm:SS.sss'
+    #[arg(long)]
+    pub to_datetime: Option<String>,
+    /// Reset offsets to offset by duration from current timestamp. Format: 'PnDTnHnMnS'
+    #[arg(long)]
+    pub by_duration: Option<String>,
 }
 
 /// The binary's entry point.
@@ -97,6 +103,8 @@ enum ResetTo {
     Offset(i64),
     ShiftBy(i64),
     Current,
+    /// The first offset at or after this time (ms since the epoch), or the end.
+    Timestamp(i64),
 }
 
 fn check_args(args: &ConsumerGroupsArgs) -> Result<String, String> {
@@ -124,7 +132,23 @@ fn check_args(args: &ConsumerGroupsArgs) -> Result<String, String> {
 }
 
 fn reset_to(args: &ConsumerGroupsArgs) -> Result<ResetTo, String> {
+    let datetime = args
+        .to_datetime
+        .as_deref()
+        .map(|d| time_spec::parse_datetime(d).map(ResetTo::Timestamp))
+        .transpose()?;
+    let duration = args
+        .by_duration
+        .as_deref()
+        .map(|d| {
+            let back = time_spec::parse_duration(d)?;
+            let now = chrono::Utc::now().timestamp_millis();
+            Ok::<_, String>(ResetTo::Timestamp(now.saturating_sub(back)))
+        })
+        .transpose()?;
     let chosen: Vec<ResetTo> = [
+        datetime,
+        duration,
         args.to_earliest.then_some(ResetTo::Earliest),
         args.to_latest.then_some(ResetTo::Latest),
         args.to_offset.map(ResetTo::Offset),
@@ -554,6 +578,10 @@ async fn new_offsets(
 ) -> Result<BTreeMap<TopicPartition, i64>, CommandError> {
     let earliest = offsets_at(admin, partitions, OffsetSpec::Earliest).await?;
     let latest = offsets_at(admin, partitions, OffsetSpec::Latest).await?;
+    let by_time = match target {
+        ResetTo::Timestamp(t) => offsets_at(admin, partitions, OffsetSpec::Timestamp(t)).await?,
+        _ => BTreeMap::new(),
+    };
     let mut offsets = BTreeMap::new();
     for tp in partitions {
         let low = earliest.get(tp).copied().unwrap_or(0);
@@ -565,6 +593,7 @@ async fn new_offsets(
             ResetTo::Offset(offset) => offset,
             ResetTo::ShiftBy(delta) => current.saturating_add(delta),
             ResetTo::Current => current,
+            ResetTo::Timestamp(_) => by_time.get(tp).copied().filter(|o| *o >= 0).unwrap_or(high),
         };
         offsets.insert(tp.clone(), wanted.clamp(low, high));
     }

@@ -9,6 +9,7 @@ pub mod consumer_groups;
 mod formatter;
 mod line_reader;
 mod properties;
+mod time_spec;
 mod topic_filter;
 pub mod topics;
 

@@ -1,10 +1,16 @@
-//! `Consumer`: reads assigned partitions with Fetch from their leaders.
+//! `Consumer`: reads partitions with Fetch from their leaders, either assigned explicitly
+//! or given by a consumer group it subscribes through.
 //!
 //! Positions are per partition; a seek to the beginning, end or a timestamp is resolved
-//! with ListOffsets at the next poll, as Kafka's consumer does. Group membership (subscribe,
-//! committed offsets) will sit beside `assign` and feed the same positions.
+//! with ListOffsets at the next poll, as Kafka's consumer does. In a group, each rebalance
+//! replaces the assignment and positions start from the group's committed offsets.
 
+pub mod assignor;
 mod decode;
+mod group;
+pub mod protocol;
+
+pub use group::GroupConfig;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -20,6 +26,7 @@ use tokio::time::Instant;
 use crate::admin::{list_offsets, OffsetSpec};
 use crate::cluster::{Cluster, ClusterConfig, TopicPartition};
 use crate::error::{ClientError, KafkaError};
+use group::Membership;
 
 /// Consumer settings under Kafka's property names, with Kafka's defaults.
 #[derive(Debug, Clone)]
@@ -74,12 +81,24 @@ enum Position {
     Unresolved(SeekTo),
 }
 
+fn positions_of(positions: &BTreeMap<TopicPartition, Position>) -> BTreeMap<TopicPartition, i64> {
+    positions
+        .iter()
+        .filter_map(|(tp, p)| match p {
+            Position::At(offset) => Some((tp.clone(), *offset)),
+            Position::Unresolved(_) => None,
+        })
+        .collect()
+}
+
 /// A Kafka consumer of explicitly assigned partitions.
 #[derive(Debug)]
 pub struct Consumer {
     cluster: Arc<Cluster>,
     config: ConsumerConfig,
     positions: BTreeMap<TopicPartition, Position>,
+    group: Option<Membership>,
+    last_commit: Instant,
 }
 
 impl Consumer {
@@ -92,6 +111,8 @@ impl Consumer {
             cluster,
             config,
             positions: BTreeMap::new(),
+            group: None,
+            last_commit: Instant::now(),
         }
     }
 
@@ -109,6 +130,40 @@ impl Consumer {
             positions.insert(tp, position);
         }
         self.positions = positions;
+    }
+
+    /// Consumes `topics` as a member of the group `group.group_id`; the group decides
+    /// which partitions this consumer reads. Joining happens at the next poll.
+    pub fn subscribe(&mut self, group: GroupConfig, topics: Vec<String>) {
+        self.positions.clear();
+        self.group = Some(Membership::new(self.cluster.clone(), group, topics));
+    }
+
+    /// Commits the current positions for the group (the offsets after the records
+    /// returned so far).
+    pub async fn commit(&mut self) -> Result<(), ClientError> {
+        let Some(group) = &self.group else {
+            return Err(ClientError::Config(
+                "Committing offsets requires a group.id; subscribe to a group first".into(),
+            ));
+        };
+        group.commit(&self.positions()).await?;
+        self.last_commit = Instant::now();
+        Ok(())
+    }
+
+    /// Leaves the group, committing positions first when auto-commit is on.
+    pub async fn close(&mut self) {
+        if let Some(group) = &self.group {
+            if group.config().auto_commit_interval.is_some() && !group.needs_join() {
+                if let Err(e) = group.commit(&self.positions()).await {
+                    tracing::warn!("committing offsets on close failed: {e}");
+                }
+            }
+        }
+        if let Some(group) = &mut self.group {
+            group.leave().await;
+        }
     }
 
     /// Moves the position of an assigned partition.
@@ -130,25 +185,64 @@ impl Consumer {
 
     /// The next offset to read for each partition whose position is known.
     pub fn positions(&self) -> BTreeMap<TopicPartition, i64> {
-        self.positions
-            .iter()
-            .filter_map(|(tp, p)| match p {
-                Position::At(offset) => Some((tp.clone(), *offset)),
-                Position::Unresolved(_) => None,
-            })
-            .collect()
+        positions_of(&self.positions)
+    }
+
+    /// The partitions this consumer reads now.
+    pub fn assignment(&self) -> Vec<TopicPartition> {
+        self.positions.keys().cloned().collect()
     }
 
     /// Fetches until records arrive or `timeout` passes.
     pub async fn poll(&mut self, timeout: Duration) -> Result<Vec<ConsumerRecord>, ClientError> {
         let deadline = Instant::now() + timeout;
         loop {
+            self.maintain_group().await?;
             self.resolve_positions().await?;
             let records = self.fetch_once(deadline).await?;
-            if !records.is_empty() || Instant::now() >= deadline {
+            let rebalancing = self.group.as_ref().is_some_and(Membership::needs_join);
+            if !records.is_empty() || rebalancing || Instant::now() >= deadline {
                 return Ok(records);
             }
         }
+    }
+
+    /// Rejoins the group when it rebalances (committing first, so the next owner of a
+    /// partition starts where this consumer stopped) and auto-commits on schedule.
+    async fn maintain_group(&mut self) -> Result<(), ClientError> {
+        let Some(group) = &mut self.group else {
+            return Ok(());
+        };
+        let auto_commit = group.config().auto_commit_interval;
+        if group.needs_join() {
+            if auto_commit.is_some() && !self.positions.is_empty() {
+                let positions = positions_of(&self.positions);
+                if let Err(e) = group.commit(&positions).await {
+                    tracing::warn!("committing offsets before rebalancing failed: {e}");
+                }
+            }
+            let assignment = group.join().await?;
+            let reset = Position::Unresolved(self.config.auto_offset_reset);
+            self.positions = assignment
+                .partitions
+                .into_iter()
+                .map(|tp| {
+                    let position = match assignment.committed.get(&tp) {
+                        Some(&offset) => Position::At(offset),
+                        None => reset,
+                    };
+                    (tp, position)
+                })
+                .collect();
+            self.last_commit = Instant::now();
+        } else if auto_commit.is_some_and(|every| self.last_commit.elapsed() >= every) {
+            let positions = positions_of(&self.positions);
+            if let Err(e) = group.commit(&positions).await {
+                tracing::warn!("auto-commit failed: {e}");
+            }
+            self.last_commit = Instant::now();
+        }
+        Ok(())
     }
 
     async fn resolve_positions(&mut self) -> Result<(), ClientError> {

@@ -309,10 +309,10 @@ fn check_commit(
             if generation != group.generation {
                 return Err(ResponseError::IllegalGeneration);
             }
+            // Members may still commit while a rebalance gathers them (revoking partitions
+            // commits first), but not between JoinGroup and SyncGroup.
             match group.state {
-                GroupState::PreparingRebalance | GroupState::CompletingRebalance => {
-                    Err(ResponseError::RebalanceInProgress)
-                }
+                GroupState::CompletingRebalance => Err(ResponseError::RebalanceInProgress),
                 _ => Ok(()),
             }
         })
