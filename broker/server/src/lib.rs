@@ -23,5 +23,6 @@ pub mod group;
 pub mod log;
 pub mod metadata;
 pub mod metrics;
+pub mod quorum;
 pub mod replica;
 pub mod server;

@@ -49,8 +49,7 @@ pub async fn handle(broker: &Broker, request: MetadataRequest, version: i16) -> 
     };
     let mut response = MetadataResponse::default();
     response.brokers = image
-        .brokers
-        .values()
+        .live_brokers()
         .map(|b| {
             let mut broker = MetadataResponseBroker::default();
             broker.node_id = BrokerId(b.id);
@@ -132,7 +131,7 @@ pub fn describe_topic(image: &MetadataImage, topic: &TopicImage) -> MetadataResp
             described.offline_replicas = partition
                 .replicas
                 .iter()
-                .filter(|id| !image.brokers.contains_key(id))
+                .filter(|id| !image.brokers.contains_key(id) || image.fenced_brokers.contains(id))
                 .copied()
                 .map(BrokerId)
                 .collect();

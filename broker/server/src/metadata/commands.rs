@@ -123,6 +123,48 @@ pub fn allocate_producer_ids(image: &mut MetadataImage, count: i64) -> i64 {
     first
 }
 
+/// Takes a broker's leases away: it leaves every ISR it is not the last member of, and
+/// partitions it led move to the next in-sync replica, or to no leader (-1) when none is
+/// left, since unclean election is off.
+pub fn fence_broker(image: &mut MetadataImage, id: i32) {
+    image.fenced_brokers.insert(id);
+    let fenced = image.fenced_brokers.clone();
+    for partition in image
+        .topics
+        .values_mut()
+        .flat_map(|t| t.partitions.iter_mut())
+    {
+        if partition.isr.len() > 1 {
+            partition.isr.retain(|&r| r != id);
+        }
+        if partition.leader == id {
+            partition.leader = partition
+                .replicas
+                .iter()
+                .copied()
+                .find(|r| partition.isr.contains(r) && !fenced.contains(r))
+                .unwrap_or(-1);
+            partition.leader_epoch += 1;
+        }
+    }
+}
+
+/// Gives a broker its leases back; partitions left leaderless with it as their last
+/// in-sync replica are led by it again.
+pub fn unfence_broker(image: &mut MetadataImage, id: i32) {
+    image.fenced_brokers.remove(&id);
+    for partition in image
+        .topics
+        .values_mut()
+        .flat_map(|t| t.partitions.iter_mut())
+    {
+        if partition.leader == -1 && partition.isr.contains(&id) {
+            partition.leader = id;
+            partition.leader_epoch += 1;
+        }
+    }
+}
+
 pub fn unknown_topic(name: &str) -> ApiError {
     ApiError::new(
         ResponseError::UnknownTopicOrPartition,
@@ -163,7 +205,7 @@ fn placed_replicas(
             "Replication factor must be larger than 0, or -1 to use the default value.",
         ));
     }
-    let brokers: Vec<i32> = image.brokers.keys().copied().collect();
+    let brokers: Vec<i32> = image.live_brokers().map(|b| b.id).collect();
     if replication_factor as usize > brokers.len() {
         return Err(ApiError::new(
             ResponseError::InvalidReplicationFactor,

@@ -15,7 +15,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub type MetadataError = ApiError;
 
 /// A topic to create, with defaults already resolved by the broker that received the request.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct NewTopic {
     pub name: String,
     pub partitions: i32,

@@ -1,7 +1,7 @@
 //! The metadata image: an immutable snapshot of what the cluster looks like. A new image
 //! is published after every committed change; readers hold an `Arc` to the one they started with.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -11,6 +11,9 @@ pub struct MetadataImage {
     pub cluster_id: String,
     pub controller_id: i32,
     pub brokers: BTreeMap<i32, BrokerInfo>,
+    /// Registered brokers without a live lease: they lead nothing and get no new replicas.
+    #[serde(default)]
+    pub fenced_brokers: BTreeSet<i32>,
     pub topics: BTreeMap<String, TopicImage>,
     /// Cluster-wide dynamic broker configs (`kafka-configs --entity-type brokers --entity-default`).
     pub broker_configs: BTreeMap<String, String>,
@@ -44,6 +47,13 @@ pub struct PartitionImage {
 }
 
 impl MetadataImage {
+    /// Brokers with a live lease, in id order.
+    pub fn live_brokers(&self) -> impl Iterator<Item = &BrokerInfo> {
+        self.brokers
+            .values()
+            .filter(|b| !self.fenced_brokers.contains(&b.id))
+    }
+
     pub fn topic_by_id(&self, id: Uuid) -> Option<&TopicImage> {
         self.topics.values().find(|topic| topic.id == id)
     }

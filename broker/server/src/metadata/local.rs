@@ -156,7 +156,7 @@ impl Controller for LocalController {
 }
 
 /// Kafka's cluster ids are a random UUID in URL-safe base64 without padding (22 characters).
-fn new_cluster_id() -> String {
+pub fn new_cluster_id() -> String {
     base64_url(Uuid::new_v4().as_bytes())
 }
 

@@ -1,0 +1,148 @@
+//! A broker's (or a tool's) way to the quorum: proposals and heartbeats go to the leader,
+//! found by following the hints of whichever coordinator answers; image watches go to any
+//! coordinator.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kafka_protocol::error::ResponseError;
+use tokio::time::Instant;
+
+use super::command::{CommandOutcome, MetadataCommand};
+use super::rpc::{Request, Response, RpcClient};
+use super::state_machine::VersionedImage;
+use crate::error::ApiError;
+
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+const RETRY_PAUSE: Duration = Duration::from_millis(100);
+
+#[derive(Debug)]
+pub struct QuorumClient {
+    voters: Vec<String>,
+    clients: Mutex<HashMap<String, Arc<RpcClient>>>,
+    /// The coordinator believed to lead.
+    leader: Mutex<Option<String>>,
+}
+
+impl QuorumClient {
+    /// `voters` are the coordinators' `host:port` addresses.
+    pub fn new(voters: Vec<String>) -> QuorumClient {
+        QuorumClient {
+            voters,
+            clients: Mutex::new(HashMap::new()),
+            leader: Mutex::new(None),
+        }
+    }
+
+    fn client(&self, address: &str) -> Arc<RpcClient> {
+        self.clients
+            .lock()
+            .expect("client lock poisoned")
+            .entry(address.to_string())
+            .or_insert_with(|| Arc::new(RpcClient::new(address)))
+            .clone()
+    }
+
+    /// Sends `request` to the leader, retrying through elections until `deadline`.
+    async fn to_leader(&self, request: Request, patience: Duration) -> Result<Response, ApiError> {
+        let deadline = Instant::now() + patience;
+        let mut next_voter = 0;
+        loop {
+            let target = self
+                .leader
+                .lock()
+                .expect("leader lock poisoned")
+                .clone()
+                .unwrap_or_else(|| {
+                    next_voter += 1;
+                    self.voters[next_voter % self.voters.len()].clone()
+                });
+            match self.client(&target).call(&request, REQUEST_TIMEOUT).await {
+                Ok(Response::NotLeader { leader }) => {
+                    *self.leader.lock().expect("leader lock poisoned") = leader;
+                }
+                Ok(Response::Proposed(CommandOutcome::Refused { code, .. }))
+                    if code == ResponseError::NotController.code() =>
+                {
+                    *self.leader.lock().expect("leader lock poisoned") = None;
+                }
+                Ok(response) => {
+                    *self.leader.lock().expect("leader lock poisoned") = Some(target);
+                    return Ok(response);
+                }
+                Err(e) => {
+                    tracing::debug!("coordinator {target} unreachable: {e}");
+                    *self.leader.lock().expect("leader lock poisoned") = None;
+                }
+            }
+            if Instant::now() >= deadline {
+                return Err(ApiError::new(
+                    ResponseError::NotController,
+                    "No coordinator leads the metadata quorum; check that a majority of controller.quorum.voters is running",
+                ));
+            }
+            tokio::time::sleep(RETRY_PAUSE).await;
+        }
+    }
+
+    /// Commits `command`; a refused command comes back as the error it was refused with.
+    pub async fn propose(
+        &self,
+        command: MetadataCommand,
+        patience: Duration,
+    ) -> Result<CommandOutcome, ApiError> {
+        match self.to_leader(Request::Propose(command), patience).await? {
+            Response::Proposed(outcome) => outcome.into_result(),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Renews `broker_id`'s lease (and unfences it when it was fenced).
+    pub async fn heartbeat(&self, broker_id: i32, patience: Duration) -> Result<(), ApiError> {
+        match self
+            .to_leader(Request::Heartbeat { broker_id }, patience)
+            .await?
+        {
+            Response::HeartbeatAccepted => Ok(()),
+            Response::Proposed(outcome) => outcome.into_result().map(|_| ()),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// The first image newer than `after` from any coordinator, or the current one after
+    /// `wait`. Tries each voter in turn.
+    pub async fn watch(&self, after: u64, wait: Duration) -> Result<VersionedImage, ApiError> {
+        for voter in &self.voters {
+            let request = Request::Watch {
+                after,
+                wait_ms: wait.as_millis() as u64,
+            };
+            match self
+                .client(voter)
+                .call(&request, wait + REQUEST_TIMEOUT)
+                .await
+            {
+                Ok(Response::Image { version, image }) => {
+                    return Ok(VersionedImage {
+                        version,
+                        image: Arc::new(image),
+                    })
+                }
+                Ok(other) => return Err(unexpected(other)),
+                Err(e) => tracing::debug!("coordinator {voter} unreachable: {e}"),
+            }
+        }
+        Err(ApiError::new(
+            ResponseError::NotController,
+            "No coordinator in controller.quorum.voters is reachable",
+        ))
+    }
+}
+
+fn unexpected(response: Response) -> ApiError {
+    ApiError::new(
+        ResponseError::UnknownServerError,
+        format!("unexpected answer from the quorum: {response:?}"),
+    )
+}

@@ -1,0 +1,236 @@
+//! The entries of the metadata log: each is one change to the [`MetadataImage`], applied
+//! the same way on every coordinator, and the outcome its proposer is answered with.
+
+use std::collections::BTreeMap;
+
+use kafka_protocol::error::ResponseError;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::metadata::{commands, BrokerInfo, MetadataImage, NewTopic, TopicImage};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum MetadataCommand {
+    /// Sets the cluster id; only the first one sticks.
+    InitCluster {
+        cluster_id: String,
+    },
+    /// A broker joins or comes back; it stays fenced until its first heartbeat after this.
+    RegisterBroker {
+        broker: BrokerInfo,
+    },
+    /// The broker's lease lapsed: it leads nothing and leaves every ISR.
+    FenceBroker {
+        id: i32,
+    },
+    /// The broker heartbeats again and may lead partitions.
+    UnfenceBroker {
+        id: i32,
+    },
+    /// The topic id is chosen by the proposer so every node applies the same entry.
+    CreateTopic {
+        topic: NewTopic,
+        id: Uuid,
+    },
+    DeleteTopic {
+        name: String,
+    },
+    CreatePartitions {
+        name: String,
+        total: i32,
+    },
+    SetTopicConfigs {
+        name: String,
+        configs: BTreeMap<String, String>,
+    },
+    SetBrokerConfigs {
+        configs: BTreeMap<String, String>,
+    },
+    AllocateProducerIds {
+        count: i64,
+    },
+}
+
+/// What applying a command produced, sent back to whoever proposed it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum CommandOutcome {
+    Done,
+    Topic(TopicImage),
+    FirstProducerId(i64),
+    Refused { code: i16, message: Option<String> },
+}
+
+impl CommandOutcome {
+    fn from_result(result: Result<CommandOutcome, ApiError>) -> CommandOutcome {
+        result.unwrap_or_else(|e| CommandOutcome::Refused {
+            code: e.error_code(),
+            message: e.message,
+        })
+    }
+
+    /// The refusal as the error a request handler answers with.
+    pub fn into_result(self) -> Result<CommandOutcome, ApiError> {
+        match self {
+            CommandOutcome::Refused { code, message } => Err(ApiError {
+                error: ResponseError::try_from_code(code).unwrap_or(ResponseError::Unknown(code)),
+                message,
+            }),
+            other => Ok(other),
+        }
+    }
+}
+
+/// Applies `command` to `image`. A refused command leaves the image as it was.
+pub fn apply(image: &mut MetadataImage, command: MetadataCommand) -> CommandOutcome {
+    let mut next = image.clone();
+    let outcome = CommandOutcome::from_result(apply_to(&mut next, command));
+    if !matches!(outcome, CommandOutcome::Refused { .. }) {
+        *image = next;
+    }
+    outcome
+}
+
+fn apply_to(
+    image: &mut MetadataImage,
+    command: MetadataCommand,
+) -> Result<CommandOutcome, ApiError> {
+    match command {
+        MetadataCommand::InitCluster { cluster_id } => {
+            if image.cluster_id.is_empty() {
+                image.cluster_id = cluster_id;
+            }
+        }
+        MetadataCommand::RegisterBroker { broker } => {
+            image.fenced_brokers.insert(broker.id);
+            image.brokers.insert(broker.id, broker);
+        }
+        MetadataCommand::FenceBroker { id } => commands::fence_broker(image, id),
+        MetadataCommand::UnfenceBroker { id } => commands::unfence_broker(image, id),
+        MetadataCommand::CreateTopic { topic, id } => {
+            let planned = commands::plan_topic(image, &topic, id)?;
+            commands::create_topic(image, planned.clone());
+            return Ok(CommandOutcome::Topic(planned));
+        }
+        MetadataCommand::DeleteTopic { name } => commands::delete_topic(image, &name)?,
+        MetadataCommand::CreatePartitions { name, total } => {
+            commands::create_partitions(image, &name, total)?
+        }
+        MetadataCommand::SetTopicConfigs { name, configs } => {
+            commands::set_topic_configs(image, &name, configs)?
+        }
+        MetadataCommand::SetBrokerConfigs { configs } => image.broker_configs = configs,
+        MetadataCommand::AllocateProducerIds { count } => {
+            return Ok(CommandOutcome::FirstProducerId(
+                commands::allocate_producer_ids(image, count),
+            ))
+        }
+    }
+    Ok(CommandOutcome::Done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn broker(id: i32) -> BrokerInfo {
+        BrokerInfo {
+            id,
+            host: "localhost".into(),
+            port: 9000 + id as u16,
+            rack: None,
+        }
+    }
+
+    fn topic(name: &str, partitions: i32, replication_factor: i16) -> NewTopic {
+        NewTopic {
+            name: name.into(),
+            partitions,
+            replication_factor,
+            assignments: Vec::new(),
+            configs: BTreeMap::new(),
+            validate_only: false,
+        }
+    }
+
+    fn cluster_of_three() -> MetadataImage {
+        let mut image = MetadataImage::default();
+        for id in 1..=3 {
+            apply(
+                &mut image,
+                MetadataCommand::RegisterBroker { broker: broker(id) },
+            );
+            apply(&mut image, MetadataCommand::UnfenceBroker { id });
+        }
+        image
+    }
+
+    #[test]
+    fn a_refused_command_changes_nothing() {
+        let mut image = cluster_of_three();
+        let before = image.clone();
+        let outcome = apply(
+            &mut image,
+            MetadataCommand::CreateTopic {
+                topic: topic("t", 1, 4),
+                id: Uuid::nil(),
+            },
+        );
+        assert!(
+            matches!(outcome, CommandOutcome::Refused { code, .. } if code == ResponseError::InvalidReplicationFactor.code())
+        );
+        assert_eq!(image, before);
+    }
+
+    #[test]
+    fn fencing_moves_leadership_within_the_isr_and_back_on_unfence() {
+        let mut image = cluster_of_three();
+        apply(
+            &mut image,
+            MetadataCommand::CreateTopic {
+                topic: topic("t", 3, 3),
+                id: Uuid::nil(),
+            },
+        );
+        let led_by_1: Vec<usize> = image.topics["t"]
+            .partitions
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.leader == 1)
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(led_by_1.len(), 1, "leaders are spread over brokers");
+        let epoch = image.topics["t"].partitions[led_by_1[0]].leader_epoch;
+        apply(&mut image, MetadataCommand::FenceBroker { id: 1 });
+        for partition in &image.topics["t"].partitions {
+            assert_ne!(partition.leader, 1);
+            assert!(!partition.isr.contains(&1));
+        }
+        assert_eq!(
+            image.topics["t"].partitions[led_by_1[0]].leader_epoch,
+            epoch + 1
+        );
+        apply(&mut image, MetadataCommand::UnfenceBroker { id: 1 });
+        assert!(!image.fenced_brokers.contains(&1));
+    }
+
+    #[test]
+    fn the_last_replica_fenced_leaves_the_partition_without_leader() {
+        let mut image = cluster_of_three();
+        apply(
+            &mut image,
+            MetadataCommand::CreateTopic {
+                topic: NewTopic {
+                    assignments: vec![vec![2]],
+                    ..topic("solo", 1, 1)
+                },
+                id: Uuid::nil(),
+            },
+        );
+        apply(&mut image, MetadataCommand::FenceBroker { id: 2 });
+        let partition = &image.topics["solo"].partitions[0];
+        assert_eq!((partition.leader, partition.isr.clone()), (-1, vec![2]));
+        apply(&mut image, MetadataCommand::UnfenceBroker { id: 2 });
+        assert_eq!(image.topics["solo"].partitions[0].leader, 2);
+    }
+}

@@ -1,0 +1,276 @@
+//! The Raft log of a coordinator, on disk: a journal of appends, truncations and purges
+//! (`raft-log.jsonl`, one JSON record per line, fsynced before Raft is told) and the vote
+//! (`raft-vote.json`, replaced atomically). Metadata changes are few, so the whole log is
+//! also kept in memory; the journal is rewritten when a purge leaves it mostly dead.
+//!
+//! A crash can tear the journal's last line; reopening drops it, since Raft was never told
+//! that write completed.
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::ops::RangeBounds;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use openraft::storage::{LogFlushed, RaftLogStorage};
+use openraft::{
+    AnyError, Entry, LogId, LogState, OptionalSend, RaftLogReader, StorageError, StorageIOError,
+    Vote,
+};
+use serde::{Deserialize, Serialize};
+
+use super::{NodeId, TypeConfig};
+
+const JOURNAL: &str = "raft-log.jsonl";
+const VOTE: &str = "raft-vote.json";
+
+#[derive(Debug, Serialize, Deserialize)]
+enum Record {
+    Append(Entry<TypeConfig>),
+    /// Drops entries at and after the index.
+    Truncate(u64),
+    /// Drops entries up to and including the log id.
+    Purge(LogId<NodeId>),
+    Committed(Option<LogId<NodeId>>),
+}
+
+#[derive(Debug)]
+struct Journal {
+    dir: PathBuf,
+    file: File,
+    entries: BTreeMap<u64, Entry<TypeConfig>>,
+    last_purged: Option<LogId<NodeId>>,
+    committed: Option<LogId<NodeId>>,
+    vote: Option<Vote<NodeId>>,
+    /// Records in the file, to decide when rewriting it pays off.
+    records: usize,
+}
+
+/// The log storage handed to openraft; clones share one journal.
+#[derive(Debug, Clone)]
+pub struct LogStore {
+    journal: Arc<Mutex<Journal>>,
+}
+
+fn io_error(e: std::io::Error) -> StorageError<NodeId> {
+    StorageIOError::write_logs(AnyError::new(&e)).into()
+}
+
+impl LogStore {
+    /// Opens (or creates) the log in `dir`, replaying the journal.
+    pub fn open(dir: &Path) -> std::io::Result<LogStore> {
+        fs::create_dir_all(dir)?;
+        let path = dir.join(JOURNAL);
+        let mut entries = BTreeMap::new();
+        let mut last_purged = None;
+        let mut committed = None;
+        let mut records = 0;
+        let mut good_length = 0u64;
+        if path.exists() {
+            let reader = BufReader::new(File::open(&path)?);
+            for line in reader.split(b'\n') {
+                let line = line?;
+                let Ok(record) = serde_json::from_slice::<Record>(&line) else {
+                    tracing::warn!("dropping a torn record at the end of {}", path.display());
+                    break;
+                };
+                good_length += line.len() as u64 + 1;
+                records += 1;
+                match record {
+                    Record::Append(entry) => {
+                        entries.insert(entry.log_id.index, entry);
+                    }
+                    Record::Truncate(index) => {
+                        entries.split_off(&index);
+                    }
+                    Record::Purge(log_id) => {
+                        entries = entries.split_off(&(log_id.index + 1));
+                        last_purged = Some(log_id);
+                    }
+                    Record::Committed(log_id) => committed = log_id,
+                }
+            }
+        }
+        let file = OpenOptions::new().create(true).append(true).open(&path)?;
+        file.set_len(good_length)?;
+        let vote = match fs::read(dir.join(VOTE)) {
+            Ok(bytes) => Some(serde_json::from_slice(&bytes).map_err(std::io::Error::other)?),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        };
+        Ok(LogStore {
+            journal: Arc::new(Mutex::new(Journal {
+                dir: dir.to_path_buf(),
+                file,
+                entries,
+                last_purged,
+                committed,
+                vote,
+                records,
+            })),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Journal> {
+        self.journal.lock().expect("raft log lock poisoned")
+    }
+}
+
+impl Journal {
+    fn write(&mut self, records: &[Record]) -> std::io::Result<()> {
+        let mut buf = Vec::new();
+        for record in records {
+            serde_json::to_writer(&mut buf, record).map_err(std::io::Error::other)?;
+            buf.push(b'\n');
+        }
+        self.file.write_all(&buf)?;
+        self.file.sync_data()?;
+        self.records += records.len();
+        Ok(())
+    }
+
+    /// Replaces the journal with one holding only what is live, when most of it is dead.
+    fn compact_if_worthwhile(&mut self) -> std::io::Result<()> {
+        if self.records < 1000 || self.records < 2 * (self.entries.len() + 2) {
+            return Ok(());
+        }
+        let mut records: Vec<Record> = Vec::new();
+        if let Some(purged) = self.last_purged {
+            records.push(Record::Purge(purged));
+        }
+        records.push(Record::Committed(self.committed));
+        records.extend(self.entries.values().cloned().map(Record::Append));
+        let temporary = self.dir.join(format!("{JOURNAL}.tmp"));
+        let mut file = File::create(&temporary)?;
+        for record in &records {
+            serde_json::to_writer(&mut file, record).map_err(std::io::Error::other)?;
+            file.write_all(b"\n")?;
+        }
+        file.sync_all()?;
+        fs::rename(&temporary, self.dir.join(JOURNAL))?;
+        File::open(&self.dir)?.sync_all()?;
+        self.file = OpenOptions::new()
+            .append(true)
+            .open(self.dir.join(JOURNAL))?;
+        self.records = records.len();
+        Ok(())
+    }
+}
+
+impl RaftLogReader<TypeConfig> for LogStore {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + OptionalSend>(
+        &mut self,
+        range: RB,
+    ) -> Result<Vec<Entry<TypeConfig>>, StorageError<NodeId>> {
+        Ok(self
+            .lock()
+            .entries
+            .range(range)
+            .map(|(_, e)| e.clone())
+            .collect())
+    }
+}
+
+impl RaftLogStorage<TypeConfig> for LogStore {
+    type LogReader = LogStore;
+
+    async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, StorageError<NodeId>> {
+        let journal = self.lock();
+        let last = journal
+            .entries
+            .values()
+            .next_back()
+            .map(|e| e.log_id)
+            .or(journal.last_purged);
+        Ok(LogState {
+            last_purged_log_id: journal.last_purged,
+            last_log_id: last,
+        })
+    }
+
+    async fn get_log_reader(&mut self) -> Self::LogReader {
+        self.clone()
+    }
+
+    async fn save_vote(&mut self, vote: &Vote<NodeId>) -> Result<(), StorageError<NodeId>> {
+        let mut journal = self.lock();
+        let bytes = serde_json::to_vec(vote)
+            .map_err(|e| StorageError::from(StorageIOError::write_vote(AnyError::new(&e))))?;
+        let temporary = journal.dir.join(format!("{VOTE}.tmp"));
+        let write = || -> std::io::Result<()> {
+            let mut file = File::create(&temporary)?;
+            file.write_all(&bytes)?;
+            file.sync_all()?;
+            fs::rename(&temporary, journal.dir.join(VOTE))?;
+            File::open(&journal.dir)?.sync_all()
+        };
+        write().map_err(|e| StorageError::from(StorageIOError::write_vote(AnyError::new(&e))))?;
+        journal.vote = Some(*vote);
+        Ok(())
+    }
+
+    async fn read_vote(&mut self) -> Result<Option<Vote<NodeId>>, StorageError<NodeId>> {
+        Ok(self.lock().vote)
+    }
+
+    async fn save_committed(
+        &mut self,
+        committed: Option<LogId<NodeId>>,
+    ) -> Result<(), StorageError<NodeId>> {
+        let mut journal = self.lock();
+        journal
+            .write(&[Record::Committed(committed)])
+            .map_err(io_error)?;
+        journal.committed = committed;
+        Ok(())
+    }
+
+    async fn read_committed(&mut self) -> Result<Option<LogId<NodeId>>, StorageError<NodeId>> {
+        Ok(self.lock().committed)
+    }
+
+    async fn append<I>(
+        &mut self,
+        entries: I,
+        callback: LogFlushed<TypeConfig>,
+    ) -> Result<(), StorageError<NodeId>>
+    where
+        I: IntoIterator<Item = Entry<TypeConfig>> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let mut journal = self.lock();
+        let entries: Vec<Entry<TypeConfig>> = entries.into_iter().collect();
+        let records: Vec<Record> = entries.iter().cloned().map(Record::Append).collect();
+        let written = journal.write(&records);
+        if written.is_ok() {
+            for entry in entries {
+                journal.entries.insert(entry.log_id.index, entry);
+            }
+        }
+        let result = written
+            .as_ref()
+            .map(|_| ())
+            .map_err(|e| std::io::Error::new(e.kind(), e.to_string()));
+        callback.log_io_completed(result);
+        written.map_err(io_error)
+    }
+
+    async fn truncate(&mut self, log_id: LogId<NodeId>) -> Result<(), StorageError<NodeId>> {
+        let mut journal = self.lock();
+        journal
+            .write(&[Record::Truncate(log_id.index)])
+            .map_err(io_error)?;
+        journal.entries.split_off(&log_id.index);
+        Ok(())
+    }
+
+    async fn purge(&mut self, log_id: LogId<NodeId>) -> Result<(), StorageError<NodeId>> {
+        let mut journal = self.lock();
+        journal.write(&[Record::Purge(log_id)]).map_err(io_error)?;
+        journal.entries = journal.entries.split_off(&(log_id.index + 1));
+        journal.last_purged = Some(log_id);
+        journal.compact_if_worthwhile().map_err(io_error)
+    }
+}
