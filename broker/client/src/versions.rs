@@ -23,6 +23,7 @@ pub fn supported(key: ApiKey) -> Option<VersionRange> {
         ApiKey::DeleteRecords => (0, 2),
         ApiKey::Produce => (3, 9),
         ApiKey::Fetch => (4, 12),
+        ApiKey::OffsetForLeaderEpoch => (3, 4),
         ApiKey::InitProducerId => (0, 4),
         ApiKey::FindCoordinator => (0, 4),
         ApiKey::ListGroups => (0, 4),

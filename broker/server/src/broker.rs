@@ -1,18 +1,21 @@
 //! The broker's shared state: its configuration, the controller it sends metadata changes
 //! to, the latest metadata image, the partitions it hosts and its metrics. Every connection
-//! task holds an `Arc<Broker>`.
+//! task holds an `Arc<Broker>`. Its background duties (following metadata, replication,
+//! ISR changes, retention, group sessions) are the `async fn`s taking `self: Arc<Self>`.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 
 use crate::config::BrokerConfig;
 use crate::error::ApiError;
+use crate::group::store::OFFSETS_TOPIC;
 use crate::group::{self, GroupConfig, GroupCoordinator};
-use crate::metadata::{BrokerInfo, Controller, LocalController, MetadataImage};
+use crate::metadata::{claim_log_dir, BrokerInfo, Controller, LocalController, MetadataImage};
 use crate::metrics::Metrics;
-use crate::replica::ReplicaManager;
+use crate::quorum::{QuorumClient, RemoteController};
+use crate::replica::{Fetchers, Partition, ReplicaManager, Role};
 
 /// Producer ids are reserved from the controller in blocks, as Kafka's brokers do
 /// (`ProducerIdManager`), so InitProducerId rarely waits on a metadata commit.
@@ -31,35 +34,60 @@ pub struct Broker {
     producer_ids: tokio::sync::Mutex<(i64, i64)>,
     /// The image the hosted partitions were last brought in line with.
     applied: Mutex<Option<Arc<MetadataImage>>>,
+    pub fetchers: Fetchers,
+    /// Woken when a follower caught up and the ISR should grow.
+    pub isr_changed: Notify,
+    /// The quorum connection of a broker in a cluster (leases, controlled shutdown).
+    remote: Option<Arc<RemoteController>>,
 }
 
 impl Broker {
     /// A single-node broker whose metadata lives in its own log directory.
     pub fn open_standalone(config: BrokerConfig) -> anyhow::Result<Arc<Broker>> {
-        let advertised = &config.advertised_listener;
-        let controller = LocalController::open(
-            &config.log_dir,
-            BrokerInfo {
-                id: config.node_id,
-                host: advertised.host.clone(),
-                port: advertised.port,
-                rack: config.get("broker.rack").map(str::to_string),
-            },
-        )?;
-        let groups = GroupCoordinator::new(group_config(&config));
+        let controller = LocalController::open(&config.log_dir, broker_info(&config))?;
+        Ok(Broker::assemble(config, Arc::new(controller), None))
+    }
+
+    /// A broker of a cluster: follows the quorum's metadata, claims its log directory for
+    /// the quorum's cluster, registers and waits until the quorum unfences it.
+    pub async fn join_cluster(
+        config: BrokerConfig,
+        voters: Vec<String>,
+    ) -> anyhow::Result<Arc<Broker>> {
+        let remote =
+            RemoteController::connect(QuorumClient::new(voters), broker_info(&config)).await;
+        let cluster_id = remote.cluster_id();
+        claim_log_dir(&config.log_dir, &cluster_id, config.node_id)?;
+        tokio::spawn(remote.clone().follow());
+        while let Err(error) = remote.register().await {
+            tracing::warn!(%error, "cannot register with the metadata quorum yet");
+        }
+        let heartbeat = config.duration_ms("broker.heartbeat.interval.ms", 2000);
+        tokio::spawn(remote.clone().keep_lease(heartbeat));
+        tracing::info!(%cluster_id, node_id = config.node_id, "registered with the metadata quorum");
+        Ok(Broker::assemble(config, remote.clone(), Some(remote)))
+    }
+
+    fn assemble(
+        config: BrokerConfig,
+        controller: Arc<dyn Controller>,
+        remote: Option<Arc<RemoteController>>,
+    ) -> Arc<Broker> {
         let broker = Arc::new(Broker {
-            groups,
+            groups: GroupCoordinator::new(group_config(&config)),
             replicas: ReplicaManager::new(&config),
             metadata: controller.subscribe(),
-            controller: Arc::new(controller),
+            controller,
             config,
             metrics: Metrics::new(),
             producer_ids: tokio::sync::Mutex::new((0, 0)),
             applied: Mutex::new(None),
+            fetchers: Fetchers::default(),
+            isr_changed: Notify::new(),
+            remote,
         });
         broker.sync_metadata();
-        group::store::load(&broker);
-        Ok(broker)
+        broker
     }
 
     pub fn image(&self) -> Arc<MetadataImage> {
@@ -75,16 +103,123 @@ impl Broker {
             return;
         }
         match self.replicas.apply_image(&latest) {
-            Ok(()) => *applied = Some(latest),
+            Ok(changes) => {
+                *applied = Some(latest);
+                for (partition, role) in changes {
+                    self.on_role_change(&partition, role);
+                }
+            }
             Err(error) => tracing::error!(%error, "cannot apply metadata to partition logs"),
         }
     }
 
-    /// Follows committed metadata until the controller goes away.
+    /// A partition became leader, follower or offline here: a led partition of
+    /// `__consumer_offsets` makes this broker its groups' coordinator.
+    fn on_role_change(&self, partition: &Partition, role: Role) {
+        tracing::debug!(topic = %partition.topic, partition = partition.index, epoch = partition.leader_epoch(), ?role, "replica role");
+        if partition.topic != OFFSETS_TOPIC {
+            return;
+        }
+        match role {
+            Role::Leader => group::store::load(self, partition),
+            _ => group::store::unload(self, partition.index),
+        }
+    }
+
+    /// Follows committed metadata until the controller goes away, fetching from the
+    /// leaders of the partitions this broker follows.
     pub async fn follow_metadata(self: Arc<Self>) {
         let mut changes = self.metadata.clone();
+        self.fetchers.ensure(&self);
         while changes.changed().await.is_ok() {
             self.sync_metadata();
+            self.fetchers.ensure(&self);
+        }
+    }
+
+    /// Proposes ISR changes for the partitions this broker leads: followers that caught
+    /// up join, followers lagging more than `replica.lag.time.max.ms` leave. Runs when a
+    /// follower catches up and every half lag period, as Kafka checks.
+    pub async fn maintain_isr(self: Arc<Self>) {
+        let max_lag = self.config.duration_ms("replica.lag.time.max.ms", 30_000);
+        let period = (max_lag / 2).max(Duration::from_millis(100));
+        loop {
+            let _ = tokio::time::timeout(period, self.isr_changed.notified()).await;
+            for partition in self.replicas.all() {
+                let Some(isr) = partition.wanted_isr(max_lag) else {
+                    continue;
+                };
+                tracing::info!(topic = %partition.topic, partition = partition.index, ?isr, "proposing ISR change");
+                let proposed = self
+                    .controller
+                    .alter_partition(
+                        partition.topic.clone(),
+                        partition.index,
+                        partition.leader_epoch(),
+                        isr,
+                    )
+                    .await;
+                if let Err(error) = proposed {
+                    tracing::info!(topic = %partition.topic, partition = partition.index, %error, "ISR change refused");
+                    partition.isr_proposal_failed();
+                }
+            }
+        }
+    }
+
+    /// Moves leadership back to preferred replicas every
+    /// `leader.imbalance.check.interval.seconds` (`auto.leader.rebalance.enable`).
+    pub async fn rebalance_leaders(self: Arc<Self>) {
+        if self.config.get("auto.leader.rebalance.enable") == Some("false") || self.remote.is_none()
+        {
+            return;
+        }
+        let seconds = self
+            .config
+            .get("leader.imbalance.check.interval.seconds")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(300u64);
+        let mut ticker = tokio::time::interval(Duration::from_secs(seconds.max(1)));
+        ticker.tick().await;
+        loop {
+            ticker.tick().await;
+            let image = self.image();
+            let imbalanced = image.topics.values().flat_map(|t| &t.partitions).any(|p| {
+                p.replicas.first().is_some_and(|preferred| {
+                    p.leader != *preferred
+                        && p.isr.contains(preferred)
+                        && !image.fenced_brokers.contains(preferred)
+                })
+            });
+            // One broker (the one with the lowest live id) asks, so the quorum is not flooded.
+            let asks = image
+                .live_brokers()
+                .next()
+                .is_some_and(|b| b.id == self.config.node_id);
+            if imbalanced && asks {
+                if let Err(error) = self.controller.elect_preferred_leaders().await {
+                    tracing::warn!(%error, "preferred leader election failed");
+                }
+            }
+        }
+    }
+
+    /// Kafka's controlled shutdown: stop renewing the lease and hand every leadership to
+    /// an in-sync replica, then wait (briefly) until the image shows it.
+    pub async fn controlled_shutdown(&self) {
+        let Some(remote) = &self.remote else {
+            return;
+        };
+        if self.config.get("controlled.shutdown.enable") == Some("false") {
+            return;
+        }
+        remote.stop_lease();
+        match self.controller.controlled_shutdown().await {
+            Ok(()) => {
+                self.sync_metadata();
+                tracing::info!("controlled shutdown: leadership handed to in-sync replicas");
+            }
+            Err(error) => tracing::warn!(%error, "controlled shutdown failed; stopping anyway"),
         }
     }
 
@@ -171,6 +306,16 @@ impl Broker {
                 tracing::error!(topic = %partition.topic, partition = partition.index, %error, "flush failed");
             }
         }
+    }
+}
+
+fn broker_info(config: &BrokerConfig) -> BrokerInfo {
+    let advertised = &config.advertised_listener;
+    BrokerInfo {
+        id: config.node_id,
+        host: advertised.host.clone(),
+        port: advertised.port,
+        rack: config.get("broker.rack").map(str::to_string),
     }
 }
 

@@ -2,6 +2,10 @@
 //! `--override key=value` flags, then `POTOK_*` environment variables (for containers:
 //! `POTOK_NODE_ID=2` sets `node.id`). Keys are Kafka's own names; the full set of raw
 //! properties is kept so DescribeConfigs can report what the operator wrote.
+//!
+//! `process.roles` decides what the process runs, as in KRaft: `broker`, `coordinator`
+//! (Kafka's `controller`) or both. Without it the node is a standalone broker that keeps
+//! its metadata itself.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -70,10 +74,106 @@ impl Listener {
     }
 }
 
+/// What this process runs (`process.roles`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Roles {
+    pub broker: bool,
+    pub coordinator: bool,
+}
+
+impl Roles {
+    /// No `process.roles`: a standalone broker with its own metadata.
+    pub const STANDALONE: Roles = Roles {
+        broker: true,
+        coordinator: false,
+    };
+
+    pub fn from_properties(properties: &BTreeMap<String, String>) -> Result<Roles, ConfigError> {
+        let Some(value) = properties.get("process.roles") else {
+            return Ok(Roles::STANDALONE);
+        };
+        let mut roles = Roles {
+            broker: false,
+            coordinator: false,
+        };
+        for role in value.split(',').map(str::trim) {
+            match role {
+                "broker" => roles.broker = true,
+                "coordinator" | "controller" => roles.coordinator = true,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        key: "process.roles".into(),
+                        value: value.clone(),
+                        reason: format!(
+                            "unknown role '{role}'; use broker, coordinator or broker,coordinator"
+                        ),
+                    })
+                }
+            }
+        }
+        Ok(roles)
+    }
+}
+
+/// The coordinators of a cluster: `controller.quorum.voters=1@host:9093,2@host:9093,...`.
+pub fn quorum_voters(
+    properties: &BTreeMap<String, String>,
+) -> Result<BTreeMap<u64, String>, ConfigError> {
+    let value = properties
+        .get("controller.quorum.voters")
+        .ok_or(ConfigError::Missing("controller.quorum.voters"))?;
+    let invalid = |reason: String| ConfigError::Invalid {
+        key: "controller.quorum.voters".into(),
+        value: value.clone(),
+        reason,
+    };
+    let mut voters = BTreeMap::new();
+    for voter in value.split(',').map(str::trim).filter(|v| !v.is_empty()) {
+        let (id, address) = voter
+            .split_once('@')
+            .ok_or_else(|| invalid(format!("'{voter}' is not ID@HOST:PORT")))?;
+        let id: u64 = id
+            .parse()
+            .map_err(|_| invalid(format!("'{id}' is not a node id")))?;
+        if !address.contains(':') {
+            return Err(invalid(format!("'{voter}' has no port")));
+        }
+        voters.insert(id, address.to_string());
+    }
+    if voters.is_empty() {
+        return Err(invalid("no voters listed".into()));
+    }
+    Ok(voters)
+}
+
+/// The listener coordinators serve the quorum on: the first of `listeners` named in
+/// `controller.listener.names` (default `CONTROLLER`).
+pub fn controller_listener(properties: &BTreeMap<String, String>) -> Result<Listener, ConfigError> {
+    let names = controller_listener_names(properties);
+    all_listeners(properties, "listeners")?
+        .into_iter()
+        .find(|l| names.contains(&l.name))
+        .ok_or(ConfigError::Missing(
+            "listeners entry named in controller.listener.names (e.g. CONTROLLER://:9093)",
+        ))
+}
+
+fn controller_listener_names(properties: &BTreeMap<String, String>) -> Vec<String> {
+    properties
+        .get("controller.listener.names")
+        .map_or("CONTROLLER", String::as_str)
+        .split(',')
+        .map(|n| n.trim().to_string())
+        .collect()
+}
+
 /// The settings the broker acts on, parsed once at start.
 #[derive(Debug, Clone)]
 pub struct BrokerConfig {
     pub node_id: i32,
+    pub roles: Roles,
+    /// The coordinators' addresses when this broker belongs to a cluster.
+    pub quorum_voters: Option<Vec<String>>,
     pub listener: Listener,
     pub advertised_listener: Listener,
     pub log_dir: PathBuf,
@@ -91,6 +191,17 @@ impl BrokerConfig {
         overrides: &[String],
         env: impl Iterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
+        Self::from_properties(load_properties(path, overrides, env)?)
+    }
+}
+
+/// The properties of `path`, then `--override` values, then `POTOK_*` environment variables.
+pub fn load_properties(
+    path: &Path,
+    overrides: &[String],
+    env: impl Iterator<Item = (String, String)>,
+) -> Result<BTreeMap<String, String>, ConfigError> {
+    {
         let file = std::fs::File::open(path).map_err(|source| ConfigError::Read {
             path: path.to_path_buf(),
             source,
@@ -113,22 +224,34 @@ impl BrokerConfig {
                 properties.insert(key.to_lowercase().replace('_', "."), value);
             }
         }
-        Self::from_properties(properties)
+        Ok(properties)
     }
+}
 
+impl BrokerConfig {
     pub fn from_properties(properties: BTreeMap<String, String>) -> Result<Self, ConfigError> {
         let node_id =
             parse_number(&properties, "node.id")?.ok_or(ConfigError::Missing("node.id"))?;
-        let listener =
-            parse_listener(&properties, "listeners")?.ok_or(ConfigError::Missing("listeners"))?;
-        let advertised_listener = parse_listener(&properties, "advertised.listeners")?
-            .unwrap_or_else(|| {
-                let mut advertised = listener.clone();
-                if advertised.host.is_empty() || advertised.host == "0.0.0.0" {
-                    advertised.host = "localhost".to_string();
-                }
-                advertised
-            });
+        let roles = Roles::from_properties(&properties)?;
+        let quorum_voters = if properties.contains_key("process.roles") {
+            Some(quorum_voters(&properties)?.into_values().collect())
+        } else {
+            None
+        };
+        let controller_names = controller_listener_names(&properties);
+        let client_listener = |key| -> Result<Option<Listener>, ConfigError> {
+            Ok(all_listeners(&properties, key)?
+                .into_iter()
+                .find(|l| !controller_names.contains(&l.name)))
+        };
+        let listener = client_listener("listeners")?.ok_or(ConfigError::Missing("listeners"))?;
+        let advertised_listener = client_listener("advertised.listeners")?.unwrap_or_else(|| {
+            let mut advertised = listener.clone();
+            if advertised.host.is_empty() || advertised.host == "0.0.0.0" {
+                advertised.host = "localhost".to_string();
+            }
+            advertised
+        });
         let log_dir = properties
             .get("log.dirs")
             .or_else(|| properties.get("log.dir"))
@@ -150,6 +273,8 @@ impl BrokerConfig {
         };
         Ok(BrokerConfig {
             node_id,
+            roles,
+            quorum_voters,
             listener,
             advertised_listener,
             log_dir,
@@ -162,6 +287,15 @@ impl BrokerConfig {
 
     pub fn get(&self, key: &str) -> Option<&str> {
         self.properties.get(key).map(String::as_str)
+    }
+
+    /// A duration property in milliseconds, or `default_ms` when unset or invalid.
+    pub fn duration_ms(&self, key: &str, default_ms: u64) -> std::time::Duration {
+        std::time::Duration::from_millis(
+            self.get(key)
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(default_ms),
+        )
     }
 }
 
@@ -181,21 +315,25 @@ fn parse_number<T: std::str::FromStr>(
         .transpose()
 }
 
-fn parse_listener(
+fn all_listeners(
     properties: &BTreeMap<String, String>,
     key: &str,
-) -> Result<Option<Listener>, ConfigError> {
+) -> Result<Vec<Listener>, ConfigError> {
     let Some(value) = properties.get(key) else {
-        return Ok(None);
+        return Ok(Vec::new());
     };
-    let first = value.split(',').next().unwrap_or_default().trim();
-    Listener::parse(first)
-        .map(Some)
-        .map_err(|reason| ConfigError::Invalid {
-            key: key.to_string(),
-            value: value.clone(),
-            reason,
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|listener| {
+            Listener::parse(listener).map_err(|reason| ConfigError::Invalid {
+                key: key.to_string(),
+                value: value.clone(),
+                reason,
+            })
         })
+        .collect()
 }
 
 #[cfg(test)]
@@ -244,6 +382,44 @@ mod tests {
         .unwrap();
         assert_eq!(config.node_id, 2);
         assert_eq!(config.log_dir, PathBuf::from("/tmp/y"));
+    }
+
+    #[test]
+    fn cluster_nodes_name_their_roles_voters_and_listeners() {
+        let properties = props(&[
+            ("node.id", "2"),
+            ("process.roles", "broker,coordinator"),
+            (
+                "controller.quorum.voters",
+                "1@127.0.0.1:9093,2@127.0.0.1:9094",
+            ),
+            (
+                "listeners",
+                "CONTROLLER://127.0.0.1:9094,PLAINTEXT://127.0.0.1:9092",
+            ),
+            ("log.dirs", "/tmp/x"),
+        ]);
+        let config = BrokerConfig::from_properties(properties.clone()).unwrap();
+        assert_eq!(
+            config.roles,
+            Roles {
+                broker: true,
+                coordinator: true
+            }
+        );
+        assert_eq!(config.listener.port, 9092);
+        assert_eq!(
+            config.quorum_voters.unwrap(),
+            vec!["127.0.0.1:9093".to_string(), "127.0.0.1:9094".to_string()]
+        );
+        assert_eq!(controller_listener(&properties).unwrap().port, 9094);
+        let mut bad = properties.clone();
+        bad.insert("controller.quorum.voters".into(), "1:127.0.0.1:9093".into());
+        let error = quorum_voters(&bad).unwrap_err().to_string();
+        assert!(error.contains("ID@HOST:PORT"), "{error}");
+        bad.insert("process.roles".into(), "broker,zookeeper".into());
+        let error = Roles::from_properties(&bad).unwrap_err().to_string();
+        assert!(error.contains("unknown role 'zookeeper'"), "{error}");
     }
 
     #[test]

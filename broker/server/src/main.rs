@@ -1,15 +1,20 @@
 //! `potok-broker server.properties [--override key=value]...`, started as Kafka is.
+//! `process.roles` decides whether the process is a broker, a coordinator of the metadata
+//! quorum, or both; without it, a standalone broker.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
+use anyhow::Context;
 use clap::Parser;
 use potok_broker::broker::Broker;
-use potok_broker::config::BrokerConfig;
+use potok_broker::config::{self, BrokerConfig, Roles};
+use potok_broker::quorum::{Coordinator, CoordinatorConfig};
 
 #[derive(Parser)]
 #[command(name = "potok-broker", version, about = "Kafka-compatible broker")]
 struct Args {
-    /// The broker's properties file (Kafka's server.properties format and key names).
+    /// The node's properties file (Kafka's server.properties format and key names).
     config: PathBuf,
     /// Sets a property, overriding the file: --override node.id=2
     #[arg(long = "override", value_name = "KEY=VALUE")]
@@ -18,16 +23,82 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // openraft reports every unreachable peer at warn level and above, many times a
+    // second while a coordinator is down; the coordinator logs leadership changes itself.
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,openraft=off".into()),
         )
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
-    let config = BrokerConfig::load(&args.config, &args.overrides, std::env::vars())?;
-    let broker = Broker::open_standalone(config)?;
-    potok_broker::server::run(broker, shutdown_signal()).await
+    let properties = config::load_properties(&args.config, &args.overrides, std::env::vars())?;
+    let roles = Roles::from_properties(&properties)?;
+    let coordinator = if roles.coordinator {
+        Some(start_coordinator(&properties).await?)
+    } else {
+        None
+    };
+    if roles.broker {
+        let config = BrokerConfig::from_properties(properties)?;
+        let broker = match config.quorum_voters.clone() {
+            None => Broker::open_standalone(config)?,
+            Some(voters) => tokio::select! {
+                joined = Broker::join_cluster(config, voters) => joined?,
+                _ = shutdown_signal() => return Ok(()),
+            },
+        };
+        potok_broker::server::run(broker, shutdown_signal()).await?;
+    } else {
+        shutdown_signal().await;
+    }
+    if let Some(coordinator) = coordinator {
+        coordinator.shutdown().await;
+    }
+    Ok(())
+}
+
+/// Opens this node's share of the metadata quorum and serves it on the controller listener.
+async fn start_coordinator(
+    properties: &std::collections::BTreeMap<String, String>,
+) -> anyhow::Result<Arc<Coordinator>> {
+    let node_id: u64 = properties
+        .get("node.id")
+        .and_then(|v| v.trim().parse().ok())
+        .context("node.id must be set to a non-negative number")?;
+    let voters = config::quorum_voters(properties)?;
+    anyhow::ensure!(
+        voters.contains_key(&node_id),
+        "node.id {node_id} is not among controller.quorum.voters; a coordinator must be one of the voters"
+    );
+    let listener = config::controller_listener(properties)?;
+    let data_dir = properties
+        .get("metadata.log.dir")
+        .or_else(|| properties.get("log.dirs"))
+        .or_else(|| properties.get("log.dir"))
+        .and_then(|dirs| dirs.split(',').next())
+        .map(|dir| PathBuf::from(dir.trim()))
+        .context("log.dirs (or metadata.log.dir) must be set")?;
+    let session_timeout = properties
+        .get("broker.session.timeout.ms")
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(9000);
+    let coordinator = Coordinator::start(CoordinatorConfig {
+        node_id,
+        voters,
+        data_dir,
+        broker_session_timeout: std::time::Duration::from_millis(session_timeout),
+    })
+    .await?;
+    let address = listener.bind_address();
+    let socket = tokio::net::TcpListener::bind(&address)
+        .await
+        .with_context(|| format!("cannot listen on {address} (the controller listener)"))?;
+    tracing::info!(%address, node_id, "coordinator started");
+    tokio::spawn(coordinator.clone().serve(socket));
+    Ok(coordinator)
 }
 
 /// Ctrl-C, or SIGTERM from `docker stop` and Kubernetes.

@@ -23,6 +23,8 @@ pub async fn run(broker: Arc<Broker>, shutdown: impl Future<Output = ()>) -> any
     tokio::spawn(broker.clone().follow_metadata());
     tokio::spawn(broker.clone().enforce_retention());
     tokio::spawn(broker.clone().expire_group_members());
+    tokio::spawn(broker.clone().maintain_isr());
+    tokio::spawn(broker.clone().rebalance_leaders());
     if let Some(metrics_address) = broker.config.metrics_listener {
         let broker = broker.clone();
         tokio::spawn(async move {
@@ -44,6 +46,7 @@ pub async fn run(broker: Arc<Broker>, shutdown: impl Future<Output = ()>) -> any
         }
     }
     tracing::info!("shutting down");
+    broker.controlled_shutdown().await;
     broker.flush();
     Ok(())
 }

@@ -98,7 +98,7 @@ async fn commits_survive_leader_loss_and_restarts() {
             .unwrap();
         client.heartbeat(id, patience).await.unwrap();
     }
-    let created = client.propose(topic("first"), patience).await.unwrap();
+    let (created, _) = client.propose(topic("first"), patience).await.unwrap();
     assert!(matches!(created, CommandOutcome::Topic(ref t) if t.partitions.len() == 3));
     let duplicate = client.propose(topic("first"), patience).await.unwrap_err();
     assert_eq!(

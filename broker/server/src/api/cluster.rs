@@ -46,7 +46,10 @@ pub fn describe_cluster(
             described.host = StrBytes::from_string(info.host.clone());
             described.port = info.port as i32;
             described.rack = info.rack.clone().map(StrBytes::from_string);
-            described.is_fenced = image.fenced_brokers.contains(&info.id);
+            // Fencing is reported from v2 on.
+            if version >= 2 {
+                described.is_fenced = image.fenced_brokers.contains(&info.id);
+            }
             described
         })
         .collect();

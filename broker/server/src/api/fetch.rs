@@ -1,6 +1,8 @@
 //! Fetch: read whole batches from each requested partition. When fewer than `min_bytes`
 //! are available the request waits, up to `max_wait_ms`, for appends (Kafka's long poll).
 //! Fetch sessions are not kept: answering session id 0 makes clients send full requests.
+//! Consumers read up to the high watermark; followers (a fetch naming a replica id) read
+//! up to the log end, and their fetch offset tells the leader how far they have come.
 
 use std::time::Duration;
 
@@ -34,6 +36,11 @@ pub async fn handle(broker: &Broker, request: FetchRequest, version: i16) -> Fet
 /// One pass over the requested partitions; returns the response and its record bytes.
 fn read_all(broker: &Broker, request: &FetchRequest, version: i16) -> (FetchResponse, usize) {
     let image = broker.image();
+    let replica_id = if version >= 15 {
+        request.replica_state.replica_id.0
+    } else {
+        request.replica_id.0
+    };
     let mut response = FetchResponse::default();
     let mut budget = request.max_bytes.max(0) as usize;
     let mut total = 0;
@@ -65,15 +72,30 @@ fn read_all(broker: &Broker, request: &FetchRequest, version: i16) -> (FetchResp
             // The log returns the first batch whole even past the limit (KIP-74); only the
             // first partition with data may exceed the response budget that way.
             let limit = (fetch.partition_max_bytes.max(0) as usize).min(budget);
-            let read = if limit == 0 && total > 0 {
-                Ok(ReadResult {
-                    records: bytes::Bytes::new(),
-                    log_start_offset: partition.log_start_offset(),
-                    log_end_offset: partition.high_watermark(),
-                })
-            } else {
-                partition.read(fetch.fetch_offset, limit)
-            };
+            let read = partition
+                .check_epoch(fetch.current_leader_epoch)
+                .and_then(|()| {
+                    if replica_id >= 0 {
+                        let fetched =
+                            partition.read_for_follower(replica_id, fetch.fetch_offset, limit)?;
+                        if fetched.joins_isr {
+                            broker.isr_changed.notify_one();
+                        }
+                        Ok(ReadResult {
+                            log_end_offset: fetched.high_watermark,
+                            ..fetched.read
+                        })
+                    } else if limit == 0 && total > 0 {
+                        partition.check_leader()?;
+                        Ok(ReadResult {
+                            records: bytes::Bytes::new(),
+                            log_start_offset: partition.log_start_offset(),
+                            log_end_offset: partition.high_watermark(),
+                        })
+                    } else {
+                        partition.read(fetch.fetch_offset, limit)
+                    }
+                });
             match read {
                 Ok(read) => {
                     data.high_watermark = read.log_end_offset;

@@ -56,7 +56,7 @@ pub async fn find_coordinator(
     } else {
         vec![request.key.clone()]
     };
-    let outcome = if request.key_type != KEY_TYPE_GROUP {
+    let ready = if request.key_type != KEY_TYPE_GROUP {
         Err(ApiError::new(
             ResponseError::CoordinatorNotAvailable,
             "Transactions are not supported by this broker",
@@ -64,14 +64,17 @@ pub async fn find_coordinator(
     } else {
         store::ensure_topic(broker).await.map(|_| ())
     };
-    let advertised = &broker.config.advertised_listener;
+    let locate = |key: &str| -> Result<(i32, String, i32), ApiError> {
+        ready.clone()?;
+        coordinator_of(broker, key)
+    };
     let mut response = FindCoordinatorResponse::default();
     if version < 4 {
-        match outcome {
-            Ok(()) => {
-                response.node_id = BrokerId(broker.config.node_id);
-                response.host = text(&advertised.host);
-                response.port = advertised.port as i32;
+        match locate(request.key.as_str()) {
+            Ok((node_id, host, port)) => {
+                response.node_id = BrokerId(node_id);
+                response.host = text(&host);
+                response.port = port;
             }
             Err(error) => {
                 response.error_code = error.error_code();
@@ -85,12 +88,11 @@ pub async fn find_coordinator(
         .into_iter()
         .map(|key| {
             let mut coordinator = Coordinator::default();
-            coordinator.key = key;
-            match &outcome {
-                Ok(()) => {
-                    coordinator.node_id = BrokerId(broker.config.node_id);
-                    coordinator.host = text(&advertised.host);
-                    coordinator.port = advertised.port as i32;
+            match locate(key.as_str()) {
+                Ok((node_id, host, port)) => {
+                    coordinator.node_id = BrokerId(node_id);
+                    coordinator.host = text(&host);
+                    coordinator.port = port;
                 }
                 Err(error) => {
                     coordinator.error_code = error.error_code();
@@ -98,10 +100,26 @@ pub async fn find_coordinator(
                     coordinator.node_id = BrokerId(-1);
                 }
             }
+            coordinator.key = key;
             coordinator
         })
         .collect();
     response
+}
+
+/// The broker leading `group`'s home partition of `__consumer_offsets`: its id and address.
+fn coordinator_of(broker: &Broker, group: &str) -> Result<(i32, String, i32), ApiError> {
+    let image = broker.image();
+    let unavailable = || {
+        ApiError::new(
+            ResponseError::CoordinatorNotAvailable,
+            format!("The coordinator of group {group} is not available: its __consumer_offsets partition has no leader"),
+        )
+    };
+    let index = store::home_partition(broker, group).ok_or_else(unavailable)?;
+    let leader = image.topics[store::OFFSETS_TOPIC].partitions[index as usize].leader;
+    let node = image.brokers.get(&leader).ok_or_else(unavailable)?;
+    Ok((node.id, node.host.clone(), node.port as i32))
 }
 
 pub async fn join_group(
@@ -118,6 +136,8 @@ pub async fn join_group(
     let session = request.session_timeout_ms as i64;
     let error = if group_id.is_empty() {
         Some(ResponseError::InvalidGroupId)
+    } else if let Err(error) = store::check_coordinator(broker, &group_id) {
+        Some(error)
     } else if session < config.min_session_timeout_ms || session > config.max_session_timeout_ms {
         Some(ResponseError::InvalidSessionTimeout)
     } else {
@@ -185,6 +205,11 @@ pub async fn join_group(
 
 pub async fn sync_group(broker: &Broker, request: SyncGroupRequest) -> SyncGroupResponse {
     let group_id = request.group_id.to_string();
+    if let Err(error) = store::check_coordinator(broker, &group_id) {
+        let mut response = SyncGroupResponse::default();
+        response.error_code = error.code();
+        return response;
+    }
     let member_id = request.member_id.to_string();
     let assignments = request
         .assignments
@@ -225,16 +250,18 @@ pub async fn sync_group(broker: &Broker, request: SyncGroupRequest) -> SyncGroup
 }
 
 pub fn heartbeat(broker: &Broker, request: HeartbeatRequest) -> HeartbeatResponse {
-    let outcome = broker
-        .groups
-        .with_existing(request.group_id.as_str(), |group| {
-            group.heartbeat(
-                request.member_id.as_str(),
-                request.generation_id,
-                Instant::now(),
-            )
-        })
-        .unwrap_or(Err(ResponseError::UnknownMemberId));
+    let outcome = store::check_coordinator(broker, request.group_id.as_str()).and_then(|()| {
+        broker
+            .groups
+            .with_existing(request.group_id.as_str(), |group| {
+                group.heartbeat(
+                    request.member_id.as_str(),
+                    request.generation_id,
+                    Instant::now(),
+                )
+            })
+            .unwrap_or(Err(ResponseError::UnknownMemberId))
+    });
     let mut response = HeartbeatResponse::default();
     response.error_code = outcome.err().map_or(0, |e| e.code());
     response
@@ -254,6 +281,11 @@ pub fn leave_group(
     } else {
         vec![(request.member_id.clone(), None)]
     };
+    if let Err(error) = store::check_coordinator(broker, request.group_id.as_str()) {
+        let mut response = LeaveGroupResponse::default();
+        response.error_code = error.code();
+        return response;
+    }
     let now = Instant::now();
     let results: Vec<(StrBytes, Option<StrBytes>, i16)> = leaving
         .into_iter()
@@ -327,6 +359,8 @@ pub async fn offset_commit(broker: &Broker, request: OffsetCommitRequest) -> Off
     let group_id = request.group_id.to_string();
     let checked = if group_id.is_empty() {
         Err(ResponseError::InvalidGroupId)
+    } else if let Err(error) = store::check_coordinator(broker, &group_id) {
+        Err(error)
     } else {
         check_commit(
             broker,
@@ -473,6 +507,11 @@ pub fn offset_fetch(
             });
             let mut answer = OffsetFetchResponseGroup::default();
             answer.group_id = group.group_id.clone();
+            if let Err(error) = store::check_coordinator(broker, group.group_id.as_str()) {
+                answer.error_code = error.code();
+                response.groups.push(answer);
+                continue;
+            }
             answer.topics = fetch_offsets(broker, group.group_id.as_str(), topics)
                 .into_iter()
                 .map(|(topic, partitions)| {
@@ -494,6 +533,10 @@ pub fn offset_fetch(
                 .collect();
             response.groups.push(answer);
         }
+        return response;
+    }
+    if let Err(error) = store::check_coordinator(broker, request.group_id.as_str()) {
+        response.error_code = error.code();
         return response;
     }
     let topics = request.topics.as_ref().map(|topics| {
@@ -532,6 +575,12 @@ pub fn describe_groups(
     let mut response = DescribeGroupsResponse::default();
     for group_id in request.groups {
         let mut described = DescribedGroup::default();
+        if let Err(error) = store::check_coordinator(broker, group_id.as_str()) {
+            described.error_code = error.code();
+            described.group_id = group_id;
+            response.groups.push(described);
+            continue;
+        }
         match broker.groups.describe(group_id.as_str()) {
             Some(summary) => {
                 described.group_state = text(summary.state);
@@ -570,6 +619,9 @@ pub fn describe_groups(
 pub fn list_groups(broker: &Broker, request: ListGroupsRequest) -> ListGroupsResponse {
     let mut response = ListGroupsResponse::default();
     for id in broker.groups.group_ids() {
+        if store::check_coordinator(broker, &id).is_err() {
+            continue;
+        }
         let Some(summary) = broker.groups.describe(&id) else {
             continue;
         };
@@ -595,10 +647,12 @@ pub async fn delete_groups(broker: &Broker, request: DeleteGroupsRequest) -> Del
     let mut response = DeleteGroupsResponse::default();
     for group_id in request.groups_names {
         let id = group_id.to_string();
-        let error = match broker.groups.describe(&id) {
-            None => Some(ResponseError::GroupIdNotFound),
-            Some(summary) if !summary.members.is_empty() => Some(ResponseError::NonEmptyGroup),
-            Some(_) => {
+        let described = store::check_coordinator(broker, &id).map(|()| broker.groups.describe(&id));
+        let error = match described {
+            Err(error) => Some(error),
+            Ok(None) => Some(ResponseError::GroupIdNotFound),
+            Ok(Some(summary)) if !summary.members.is_empty() => Some(ResponseError::NonEmptyGroup),
+            Ok(Some(_)) => {
                 let tombstones: Vec<(GroupRecordKey, Option<bytes::Bytes>)> = broker
                     .groups
                     .committed(&id)
@@ -638,6 +692,10 @@ pub async fn delete_groups(broker: &Broker, request: DeleteGroupsRequest) -> Del
 pub async fn offset_delete(broker: &Broker, request: OffsetDeleteRequest) -> OffsetDeleteResponse {
     let group_id = request.group_id.to_string();
     let mut response = OffsetDeleteResponse::default();
+    if let Err(error) = store::check_coordinator(broker, &group_id) {
+        response.error_code = error.code();
+        return response;
+    }
     if broker.groups.describe(&group_id).is_none() {
         response.error_code = ResponseError::GroupIdNotFound.code();
         return response;

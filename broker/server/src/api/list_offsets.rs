@@ -30,7 +30,11 @@ pub fn handle(broker: &Broker, request: ListOffsetsRequest, version: i16) -> Lis
                 .replicas
                 .get(topic.name.as_str(), wanted.partition_index)
                 .ok_or_else(|| ApiError::from(ResponseError::UnknownTopicOrPartition))
-                .and_then(|partition| lookup(&partition, wanted.timestamp));
+                .and_then(|partition| {
+                    partition.check_epoch(wanted.current_leader_epoch)?;
+                    partition.check_leader()?;
+                    lookup(&partition, wanted.timestamp)
+                });
             match result {
                 Ok((offset, timestamp, leader_epoch)) => {
                     answer.offset = offset;

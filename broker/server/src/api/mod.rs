@@ -8,6 +8,7 @@ mod api_versions;
 mod cluster;
 mod fetch;
 mod groups;
+mod leader_epochs;
 mod list_offsets;
 mod metadata;
 mod produce;
@@ -23,6 +24,7 @@ use kafka_protocol::protocol::{Decodable, Encodable};
 use thiserror::Error;
 
 use crate::broker::Broker;
+pub use produce::topic_name;
 pub use versions::supported_versions;
 
 /// Why a frame closes its connection instead of being answered, as Kafka does.
@@ -174,6 +176,9 @@ async fn dispatch(
             None => return Ok(None),
         },
         RequestKind::Fetch(r) => ResponseKind::Fetch(fetch::handle(broker, r, version).await),
+        RequestKind::OffsetForLeaderEpoch(r) => {
+            ResponseKind::OffsetForLeaderEpoch(leader_epochs::handle(broker, r))
+        }
         RequestKind::ListOffsets(r) => {
             ResponseKind::ListOffsets(list_offsets::handle(broker, r, version))
         }

@@ -1,10 +1,13 @@
 //! Produce: append each partition's record batch to its log, then answer per partition.
-//! With acks=0 the client expects no response at all.
+//! With acks=0 the client expects no response at all; with acks=all the answer waits
+//! until every in-sync replica has the records (up to the request's timeout).
 
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
+
+use std::time::Duration;
 
 use super::now_ms;
 use crate::broker::Broker;
@@ -15,6 +18,8 @@ pub async fn handle(broker: &Broker, request: ProduceRequest) -> Option<ProduceR
     let now = now_ms();
     let mut response = ProduceResponse::default();
     let mut appended_any = false;
+    let acks_all = request.acks == -1;
+    let mut awaiting = Vec::new();
     for topic_data in request.topic_data {
         let topic = if topic_data.name.is_empty() {
             image
@@ -36,10 +41,19 @@ pub async fn handle(broker: &Broker, request: ProduceRequest) -> Option<ProduceR
                 partition_data.index,
                 partition_data.records.as_deref(),
                 now,
+                acks_all,
             );
             match outcome {
                 Ok(appended) => {
                     appended_any = true;
+                    if acks_all {
+                        awaiting.push((
+                            response.responses.len(),
+                            topic_response.partition_responses.len(),
+                            topic.clone(),
+                            appended.last_offset,
+                        ));
+                    }
                     partition_response.base_offset = appended.base_offset;
                     partition_response.log_append_time_ms = appended.log_append_time;
                     partition_response.log_start_offset = appended.log_start_offset;
@@ -60,6 +74,26 @@ pub async fn handle(broker: &Broker, request: ProduceRequest) -> Option<ProduceR
     if appended_any {
         broker.replicas.notify_appended();
     }
+    let deadline =
+        std::time::Instant::now() + Duration::from_millis(request.timeout_ms.max(0) as u64);
+    for (topic_index, partition_index, topic, last_offset) in awaiting {
+        let answer = &mut response.responses[topic_index].partition_responses[partition_index];
+        let replicated = match topic
+            .as_deref()
+            .and_then(|topic| broker.replicas.get(topic, answer.index))
+        {
+            Some(partition) => {
+                let remaining = deadline.saturating_duration_since(std::time::Instant::now());
+                partition.wait_for_replication(last_offset, remaining).await
+            }
+            None => Err(ResponseError::NotLeaderOrFollower.into()),
+        };
+        if let Err(error) = replicated {
+            broker.metrics.count_error("Produce", &error);
+            answer.error_code = error.error_code();
+            answer.error_message = error.message_str();
+        }
+    }
     (request.acks != 0).then_some(response)
 }
 
@@ -70,6 +104,7 @@ fn append(
     partition: i32,
     records: Option<&[u8]>,
     now: i64,
+    acks_all: bool,
 ) -> Result<crate::replica::Appended, ApiError> {
     if transactional_id.is_some() {
         return Err(ApiError::new(
@@ -93,7 +128,7 @@ fn append(
             ),
         ));
     }
-    partition.append_as_leader(records, now)
+    partition.append_as_leader(records, now, acks_all)
 }
 
 /// The protocol's topic name type from a plain string.

@@ -5,13 +5,15 @@
 //! - `store`: writing those records to, and replaying them from, `__consumer_offsets`.
 //!
 //! Every change to committed offsets is appended to the group's partition of
-//! `__consumer_offsets` before it is acknowledged, and replayed on start.
+//! `__consumer_offsets` and replicated before it is acknowledged. The leader of that
+//! partition coordinates the group: it replays the partition when it becomes leader and
+//! forgets the partition's groups when leadership moves away.
 
 pub mod membership;
 pub mod records;
 pub mod store;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -38,6 +40,8 @@ pub struct GroupCoordinator {
     pub config: GroupConfig,
     groups: Mutex<HashMap<String, Group>>,
     offsets: Mutex<HashMap<String, BTreeMap<OffsetKey, CommittedOffset>>>,
+    /// The `__consumer_offsets` partitions replayed here, whose groups this broker serves.
+    loaded: Mutex<BTreeSet<i32>>,
 }
 
 /// What DescribeGroups and ListGroups show of a group.
@@ -66,7 +70,44 @@ impl GroupCoordinator {
             config,
             groups: Mutex::new(HashMap::new()),
             offsets: Mutex::new(HashMap::new()),
+            loaded: Mutex::new(BTreeSet::new()),
         }
+    }
+
+    pub fn is_loaded(&self, partition: i32) -> bool {
+        self.loaded
+            .lock()
+            .expect("loaded lock poisoned")
+            .contains(&partition)
+    }
+
+    /// Marks `partition`'s groups as served here, once it has been replayed.
+    pub fn mark_loaded(&self, partition: i32) {
+        self.loaded
+            .lock()
+            .expect("loaded lock poisoned")
+            .insert(partition);
+    }
+
+    /// Forgets the groups whose home is `partition` (leadership moved to another broker);
+    /// their members are told NOT_COORDINATOR and find the new coordinator.
+    pub fn unload(&self, partition: i32, home: impl Fn(&str) -> i32) {
+        if !self
+            .loaded
+            .lock()
+            .expect("loaded lock poisoned")
+            .remove(&partition)
+        {
+            return;
+        }
+        self.groups
+            .lock()
+            .expect("group lock poisoned")
+            .retain(|id, _| home(id) != partition);
+        self.offsets
+            .lock()
+            .expect("offset lock poisoned")
+            .retain(|id, _| home(id) != partition);
     }
 
     /// Runs `f` on the group, creating it (empty) if it does not exist.

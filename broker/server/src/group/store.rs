@@ -8,11 +8,14 @@ use kafka_protocol::records::{
 };
 use kafka_protocol::ResponseError;
 
+use std::time::Duration;
+
 use super::records::{CommittedOffset, GroupRecordKey};
 use crate::api::now_ms;
 use crate::broker::Broker;
 use crate::error::ApiError;
 use crate::metadata::NewTopic;
+use crate::replica::{Partition, Role};
 
 pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
 /// Kafka's defaults for `offsets.topic.num.partitions` and `offsets.topic.replication.factor`.
@@ -20,6 +23,8 @@ const DEFAULT_PARTITIONS: i32 = 50;
 const DEFAULT_REPLICATION_FACTOR: i16 = 3;
 /// How much of a partition one read takes while replaying it.
 const REPLAY_READ_BYTES: usize = 1024 * 1024;
+/// Kafka's `offsets.commit.timeout.ms`: how long a commit waits for replication.
+const COMMIT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Java's `String.hashCode`, which Kafka uses to place a group.
 fn java_hash(text: &str) -> i32 {
@@ -72,7 +77,30 @@ pub async fn ensure_topic(broker: &Broker) -> Result<i32, ApiError> {
     }
 }
 
-/// Appends `records` (key, value or tombstone) to the group's partition.
+/// The partition of `__consumer_offsets` that is `group`'s home, when the topic exists.
+pub fn home_partition(broker: &Broker, group: &str) -> Option<i32> {
+    let image = broker.image();
+    let topic = image.topics.get(OFFSETS_TOPIC)?;
+    Some(partition_for(group, topic.partitions.len() as i32))
+}
+
+/// Whether this broker coordinates `group`: it leads the group's home partition and has
+/// replayed it. Clients told NOT_COORDINATOR look the coordinator up again.
+pub fn check_coordinator(broker: &Broker, group: &str) -> Result<(), ResponseError> {
+    let index = home_partition(broker, group).ok_or(ResponseError::CoordinatorNotAvailable)?;
+    let leads = broker
+        .replicas
+        .get(OFFSETS_TOPIC, index)
+        .is_some_and(|p| p.role() == Role::Leader);
+    if leads && broker.groups.is_loaded(index) {
+        Ok(())
+    } else {
+        Err(ResponseError::NotCoordinator)
+    }
+}
+
+/// Appends `records` (key, value or tombstone) to the group's partition and waits until
+/// every in-sync replica has them.
 pub async fn append(
     broker: &Broker,
     group: &str,
@@ -116,46 +144,74 @@ pub async fn append(
         },
     )
     .map_err(|e| ApiError::new(ResponseError::UnknownServerError, e.to_string()))?;
-    partition.append_as_leader(&encoded, now)?;
+    let appended = partition
+        .append_as_leader(&encoded, now, true)
+        .map_err(|e| match e.error {
+            ResponseError::NotLeaderOrFollower => ApiError::from(ResponseError::NotCoordinator),
+            _ => e,
+        })?;
     broker.replicas.notify_appended();
-    Ok(())
+    partition
+        .wait_for_replication(appended.last_offset, COMMIT_TIMEOUT)
+        .await
+        .map_err(|e| match e.error {
+            ResponseError::NotLeaderOrFollower => ApiError::from(ResponseError::NotCoordinator),
+            _ => e,
+        })
 }
 
-/// Replays every hosted partition of `__consumer_offsets` into the coordinator.
-pub fn load(broker: &Broker) {
-    let Some(topic) = broker.image().topics.get(OFFSETS_TOPIC).cloned() else {
-        return;
-    };
+/// Replays one partition of `__consumer_offsets` (up to its log end: a new leader's log
+/// holds every acknowledged commit) and starts serving its groups.
+pub fn load(broker: &Broker, partition: &Partition) {
+    let mut offset = partition.log_start_offset();
     let mut loaded = 0usize;
-    for index in 0..topic.partitions.len() as i32 {
-        let Some(partition) = broker.replicas.get(OFFSETS_TOPIC, index) else {
-            continue;
-        };
-        let mut offset = partition.log_start_offset();
-        loop {
-            let read = match partition.read(offset, REPLAY_READ_BYTES) {
-                Ok(read) if !read.records.is_empty() => read,
-                Ok(_) => break,
-                Err(error) => {
-                    tracing::error!(partition = index, %error, "cannot replay group records");
-                    break;
-                }
-            };
-            let mut bytes = read.records;
-            let Ok(sets) = RecordBatchDecoder::decode_all(&mut bytes) else {
-                tracing::error!(partition = index, offset, "undecodable group records");
+    loop {
+        let read = match partition.read_local(offset, REPLAY_READ_BYTES) {
+            Ok(read) if !read.records.is_empty() => read,
+            Ok(_) => break,
+            Err(error) => {
+                tracing::error!(partition = partition.index, %error, "cannot replay group records");
                 break;
-            };
-            for record in sets.iter().flat_map(|set| &set.records) {
-                if record.offset >= offset {
-                    apply(broker, record);
-                    loaded += 1;
-                    offset = record.offset + 1;
-                }
+            }
+        };
+        let mut bytes = read.records;
+        let Ok(sets) = RecordBatchDecoder::decode_all(&mut bytes) else {
+            tracing::error!(
+                partition = partition.index,
+                offset,
+                "undecodable group records"
+            );
+            break;
+        };
+        for record in sets.iter().flat_map(|set| &set.records) {
+            if record.offset >= offset {
+                apply(broker, record);
+                loaded += 1;
+                offset = record.offset + 1;
             }
         }
     }
-    tracing::info!(records = loaded, "loaded consumer group state");
+    broker.groups.mark_loaded(partition.index);
+    tracing::debug!(
+        partition = partition.index,
+        records = loaded,
+        "loaded consumer group state"
+    );
+}
+
+/// Stops serving the groups of a partition this broker no longer leads.
+pub fn unload(broker: &Broker, partition: i32) {
+    let Some(count) = broker
+        .image()
+        .topics
+        .get(OFFSETS_TOPIC)
+        .map(|t| t.partitions.len())
+    else {
+        return;
+    };
+    broker
+        .groups
+        .unload(partition, |group| partition_for(group, count as i32));
 }
 
 fn apply(broker: &Broker, record: &Record) {

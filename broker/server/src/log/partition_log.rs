@@ -13,6 +13,7 @@ use super::batch::{
     set_base_offset, set_log_append_time, set_partition_leader_epoch, validate_batches, BatchError,
     BatchHeader,
 };
+use super::epoch_cache::EpochCache;
 use super::segment::{file_name, Segment};
 
 /// Where the log start offset (raised by DeleteRecords) survives restarts.
@@ -36,6 +37,8 @@ pub struct LogConfig {
     /// `cleanup.policy` includes `delete`: retention applies. A compact-only log (such as
     /// `__consumer_offsets`) keeps its segments.
     pub retention_deletes: bool,
+    /// `min.insync.replicas`: kept with the log settings, as Kafka's `LogConfig` does.
+    pub min_insync_replicas: usize,
 }
 
 impl Default for LogConfig {
@@ -48,6 +51,7 @@ impl Default for LogConfig {
             index_interval_bytes: 4096,
             log_append_time: false,
             retention_deletes: true,
+            min_insync_replicas: 1,
         }
     }
 }
@@ -89,6 +93,7 @@ pub struct PartitionLog {
     config: LogConfig,
     segments: BTreeMap<i64, Segment>,
     log_start_offset: i64,
+    epochs: EpochCache,
 }
 
 impl PartitionLog {
@@ -125,12 +130,45 @@ impl PartitionLog {
         let log_start_offset = read_log_start_offset(dir)?
             .unwrap_or(first_base)
             .max(first_base);
-        Ok(PartitionLog {
+        let mut log = PartitionLog {
             dir: dir.to_path_buf(),
             config,
             segments,
             log_start_offset,
-        })
+            epochs: EpochCache::empty(dir),
+        };
+        log.epochs = match EpochCache::load(dir)? {
+            Some(epochs) => epochs,
+            None => log.rebuild_epochs()?,
+        };
+        Ok(log)
+    }
+
+    /// Rebuilds the leader epoch cache from the batches, for logs written before it existed.
+    fn rebuild_epochs(&self) -> Result<EpochCache, LogError> {
+        let mut epochs = EpochCache::empty(&self.dir);
+        for header in self.batch_headers(self.log_start_offset)? {
+            epochs.assign(header.partition_leader_epoch, header.base_offset);
+        }
+        epochs.save()?;
+        Ok(epochs)
+    }
+
+    /// The latest leader epoch written to this log.
+    pub fn latest_epoch(&self) -> Option<i32> {
+        self.epochs.latest_epoch()
+    }
+
+    /// OffsetForLeaderEpoch: the largest epoch not above `epoch` and where it ended.
+    pub fn end_offset_for_epoch(&self, epoch: i32) -> Option<(i32, i64)> {
+        self.epochs.end_offset_for(epoch, self.log_end_offset())
+    }
+
+    fn note_epoch(&mut self, epoch: i32, offset: i64) -> Result<(), LogError> {
+        if self.epochs.assign(epoch, offset) {
+            self.epochs.save()?;
+        }
+        Ok(())
     }
 
     fn active(&self) -> &Segment {
@@ -149,6 +187,10 @@ impl PartitionLog {
 
     pub fn log_start_offset(&self) -> i64 {
         self.log_start_offset
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     pub fn log_end_offset(&self) -> i64 {
@@ -196,6 +238,7 @@ impl PartitionLog {
             next += header.last_offset_delta as i64 + 1;
             position += header.total_size();
         }
+        self.note_epoch(leader_epoch, base_offset)?;
         self.write_batches(&bytes, &patched, now_ms)?;
         Ok(AppendInfo {
             base_offset,
@@ -227,6 +270,9 @@ impl PartitionLog {
         let last_offset = headers
             .last()
             .map_or(expected - 1, BatchHeader::last_offset);
+        for header in &headers {
+            self.note_epoch(header.partition_leader_epoch, header.base_offset)?;
+        }
         self.write_batches(records, &headers, now_ms)?;
         Ok(AppendInfo {
             base_offset: first,
@@ -482,7 +528,19 @@ impl PartitionLog {
     }
 
     /// Removes every batch at or after `offset` (whole batches), for follower truncation.
+    /// An offset below the first segment empties the log and restarts it at `offset`.
     pub fn truncate_to(&mut self, offset: i64) -> Result<(), LogError> {
+        if offset >= self.log_end_offset() {
+            return Ok(());
+        }
+        if offset < self.segments.keys().next().copied().unwrap_or(0)
+            || offset < self.log_start_offset
+        {
+            return self.restart_at(offset.max(0));
+        }
+        if self.epochs.truncate_from(offset) {
+            self.epochs.save()?;
+        }
         let doomed: Vec<i64> = self
             .segments
             .range(offset + 1..)
@@ -497,6 +555,21 @@ impl PartitionLog {
             }
         }
         self.active_mut().truncate_to(offset)?;
+        Ok(())
+    }
+
+    /// Empties the log and continues it at `offset`: a follower whose position fell below
+    /// the leader's log start, or whose whole log diverged.
+    pub fn restart_at(&mut self, offset: i64) -> Result<(), LogError> {
+        for (_, segment) in std::mem::take(&mut self.segments) {
+            segment.delete()?;
+        }
+        let (segment, _) =
+            Segment::open(&self.dir, offset, self.config.index_interval_bytes, true)?;
+        self.segments.insert(offset, segment);
+        self.set_log_start_offset(offset)?;
+        self.epochs.clear();
+        self.epochs.save()?;
         Ok(())
     }
 

@@ -165,6 +165,75 @@ pub fn unfence_broker(image: &mut MetadataImage, id: i32) {
     }
 }
 
+/// AlterPartition: the leader's new ISR for one partition. Refused when the sender no
+/// longer leads under that epoch, or names replicas that cannot be in sync.
+pub fn alter_isr(
+    image: &mut MetadataImage,
+    topic: &str,
+    index: i32,
+    leader: i32,
+    leader_epoch: i32,
+    isr: Vec<i32>,
+) -> Result<(), MetadataError> {
+    let fenced = image.fenced_brokers.clone();
+    let partition = image
+        .topics
+        .get_mut(topic)
+        .and_then(|t| t.partitions.get_mut(index.max(0) as usize))
+        .filter(|_| index >= 0)
+        .ok_or_else(|| unknown_topic(topic))?;
+    if partition.leader != leader || partition.leader_epoch != leader_epoch {
+        return Err(ApiError::new(
+            ResponseError::FencedLeaderEpoch,
+            format!("Broker {leader} no longer leads {topic}-{index} under epoch {leader_epoch}"),
+        ));
+    }
+    let newcomer_fenced = isr
+        .iter()
+        .any(|r| !partition.isr.contains(r) && fenced.contains(r));
+    if !isr.contains(&leader)
+        || newcomer_fenced
+        || isr.iter().any(|r| !partition.replicas.contains(r))
+    {
+        return Err(ApiError::new(
+            ResponseError::IneligibleReplica,
+            format!("{isr:?} is not a valid ISR for {topic}-{index}"),
+        ));
+    }
+    partition.isr = partition
+        .replicas
+        .iter()
+        .copied()
+        .filter(|r| isr.contains(r))
+        .collect();
+    Ok(())
+}
+
+/// Gives each partition back to its preferred (first) replica when that replica is in
+/// sync and live, as Kafka's preferred-leader election does. Returns how many moved.
+pub fn elect_preferred_leaders(image: &mut MetadataImage) -> usize {
+    let fenced = image.fenced_brokers.clone();
+    let mut moved = 0;
+    for partition in image
+        .topics
+        .values_mut()
+        .flat_map(|t| t.partitions.iter_mut())
+    {
+        let Some(&preferred) = partition.replicas.first() else {
+            continue;
+        };
+        if partition.leader != preferred
+            && partition.isr.contains(&preferred)
+            && !fenced.contains(&preferred)
+        {
+            partition.leader = preferred;
+            partition.leader_epoch += 1;
+            moved += 1;
+        }
+    }
+    moved
+}
+
 pub fn unknown_topic(name: &str) -> ApiError {
     ApiError::new(
         ResponseError::UnknownTopicOrPartition,

@@ -57,4 +57,20 @@ pub trait Controller: Send + Sync + 'static {
 
     /// Reserves `count` producer ids and returns the first.
     fn allocate_producer_ids(&self, count: i64) -> BoxFuture<'_, Result<i64, MetadataError>>;
+
+    /// AlterPartition: this broker, leading `topic`-`partition` under `leader_epoch`,
+    /// asks for a new ISR.
+    fn alter_partition(
+        &self,
+        topic: String,
+        partition: i32,
+        leader_epoch: i32,
+        isr: Vec<i32>,
+    ) -> BoxFuture<'_, Result<(), MetadataError>>;
+
+    /// Hands this broker's leaderships to in-sync replicas before it stops.
+    fn controlled_shutdown(&self) -> BoxFuture<'_, Result<(), MetadataError>>;
+
+    /// Moves leadership back to preferred replicas that are in sync.
+    fn elect_preferred_leaders(&self) -> BoxFuture<'_, Result<(), MetadataError>>;
 }

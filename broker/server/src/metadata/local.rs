@@ -28,7 +28,6 @@ impl LocalController {
     pub fn open(log_dir: &Path, broker: BrokerInfo) -> std::io::Result<Self> {
         std::fs::create_dir_all(log_dir)?;
         let path = log_dir.join(IMAGE_FILE);
-        let claimed = read_meta_properties(log_dir)?;
         let mut image = match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
                 std::io::Error::new(
@@ -43,20 +42,7 @@ impl LocalController {
             },
             Err(e) => return Err(e),
         };
-        if let Some((cluster_id, node_id)) = claimed {
-            if node_id != broker.id || cluster_id != image.cluster_id {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    format!(
-                        "{} belongs to node.id {node_id} of cluster {cluster_id}, but this broker is node.id {} of cluster {}; point log.dirs at this node's own directory",
-                        log_dir.display(),
-                        broker.id,
-                        image.cluster_id
-                    ),
-                ));
-            }
-        }
-        write_meta_properties(log_dir, &image.cluster_id, broker.id)?;
+        claim_log_dir(log_dir, &image.cluster_id, broker.id)?;
         image.controller_id = broker.id;
         image.brokers = BTreeMap::from([(broker.id, broker)]);
         write_atomically(&path, &image)?;
@@ -153,6 +139,31 @@ impl Controller for LocalController {
             async move { self.commit(|image| Ok(commands::allocate_producer_ids(image, count))) },
         )
     }
+
+    fn alter_partition(
+        &self,
+        topic: String,
+        partition: i32,
+        leader_epoch: i32,
+        isr: Vec<i32>,
+    ) -> BoxFuture<'_, Result<(), MetadataError>> {
+        Box::pin(async move {
+            self.commit(|image| {
+                let leader = image.controller_id;
+                commands::alter_isr(image, &topic, partition, leader, leader_epoch, isr)
+            })
+        })
+    }
+
+    /// A single node has nobody to hand leadership to.
+    fn controlled_shutdown(&self) -> BoxFuture<'_, Result<(), MetadataError>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// A single node already leads everything.
+    fn elect_preferred_leaders(&self) -> BoxFuture<'_, Result<(), MetadataError>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// Kafka's cluster ids are a random UUID in URL-safe base64 without padding (22 characters).
@@ -178,6 +189,24 @@ pub fn base64_url(bytes: &[u8]) -> String {
 
 /// Kafka's `meta.properties`: which cluster and node a log directory belongs to.
 const META_PROPERTIES: &str = "meta.properties";
+
+/// Makes `log_dir` belong to node `node_id` of cluster `cluster_id`, refusing a directory
+/// that already belongs to another node or cluster: mixing them would corrupt both.
+pub fn claim_log_dir(log_dir: &Path, cluster_id: &str, node_id: i32) -> std::io::Result<()> {
+    std::fs::create_dir_all(log_dir)?;
+    if let Some((claimed_cluster, claimed_node)) = read_meta_properties(log_dir)? {
+        if claimed_node != node_id || claimed_cluster != cluster_id {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "{} belongs to node.id {claimed_node} of cluster {claimed_cluster}, but this node is node.id {node_id} of cluster {cluster_id}; point log.dirs at this node's own directory",
+                    log_dir.display(),
+                ),
+            ));
+        }
+    }
+    write_meta_properties(log_dir, cluster_id, node_id)
+}
 
 fn read_meta_properties(log_dir: &Path) -> std::io::Result<Option<(String, i32)>> {
     let text = match std::fs::read_to_string(log_dir.join(META_PROPERTIES)) {

@@ -62,9 +62,10 @@ impl QuorumClient {
                 Ok(Response::NotLeader { leader }) => {
                     *self.leader.lock().expect("leader lock poisoned") = leader;
                 }
-                Ok(Response::Proposed(CommandOutcome::Refused { code, .. }))
-                    if code == ResponseError::NotController.code() =>
-                {
+                Ok(Response::Proposed {
+                    outcome: CommandOutcome::Refused { code, .. },
+                    ..
+                }) if code == ResponseError::NotController.code() => {
                     *self.leader.lock().expect("leader lock poisoned") = None;
                 }
                 Ok(response) => {
@@ -87,13 +88,15 @@ impl QuorumClient {
     }
 
     /// Commits `command`; a refused command comes back as the error it was refused with.
+    /// Also answers the log index it was committed at, which the image's version reaches
+    /// once it is applied.
     pub async fn propose(
         &self,
         command: MetadataCommand,
         patience: Duration,
-    ) -> Result<CommandOutcome, ApiError> {
+    ) -> Result<(CommandOutcome, u64), ApiError> {
         match self.to_leader(Request::Propose(command), patience).await? {
-            Response::Proposed(outcome) => outcome.into_result(),
+            Response::Proposed { outcome, index } => Ok((outcome.into_result()?, index)),
             other => Err(unexpected(other)),
         }
     }
@@ -105,7 +108,7 @@ impl QuorumClient {
             .await?
         {
             Response::HeartbeatAccepted => Ok(()),
-            Response::Proposed(outcome) => outcome.into_result().map(|_| ()),
+            Response::Proposed { outcome, .. } => outcome.into_result().map(|_| ()),
             other => Err(unexpected(other)),
         }
     }

@@ -50,6 +50,16 @@ pub enum MetadataCommand {
     AllocateProducerIds {
         count: i64,
     },
+    /// A partition leader's new ISR.
+    AlterPartition {
+        topic: String,
+        partition: i32,
+        leader: i32,
+        leader_epoch: i32,
+        isr: Vec<i32>,
+    },
+    /// Moves leadership back to preferred replicas that are in sync.
+    ElectPreferredLeaders,
 }
 
 /// What applying a command produced, sent back to whoever proposed it.
@@ -102,7 +112,9 @@ fn apply_to(
             }
         }
         MetadataCommand::RegisterBroker { broker } => {
-            image.fenced_brokers.insert(broker.id);
+            // A broker that restarted before its lease lapsed may have lost its tail: it
+            // gives up leadership and the ISR like any fenced broker, and earns them back.
+            commands::fence_broker(image, broker.id);
             image.brokers.insert(broker.id, broker);
         }
         MetadataCommand::FenceBroker { id } => commands::fence_broker(image, id),
@@ -124,6 +136,16 @@ fn apply_to(
             return Ok(CommandOutcome::FirstProducerId(
                 commands::allocate_producer_ids(image, count),
             ))
+        }
+        MetadataCommand::AlterPartition {
+            topic,
+            partition,
+            leader,
+            leader_epoch,
+            isr,
+        } => commands::alter_isr(image, &topic, partition, leader, leader_epoch, isr)?,
+        MetadataCommand::ElectPreferredLeaders => {
+            commands::elect_preferred_leaders(image);
         }
     }
     Ok(CommandOutcome::Done)
@@ -212,6 +234,78 @@ mod tests {
         );
         apply(&mut image, MetadataCommand::UnfenceBroker { id: 1 });
         assert!(!image.fenced_brokers.contains(&1));
+    }
+
+    #[test]
+    fn isr_changes_come_only_from_the_current_leader() {
+        let mut image = cluster_of_three();
+        apply(
+            &mut image,
+            MetadataCommand::CreateTopic {
+                topic: NewTopic {
+                    assignments: vec![vec![1, 2, 3]],
+                    ..topic("t", 1, 3)
+                },
+                id: Uuid::nil(),
+            },
+        );
+        let shrink = |leader, leader_epoch, isr| MetadataCommand::AlterPartition {
+            topic: "t".into(),
+            partition: 0,
+            leader,
+            leader_epoch,
+            isr,
+        };
+        let stale = apply(&mut image, shrink(1, 7, vec![1, 2]));
+        assert!(
+            matches!(stale, CommandOutcome::Refused { code, .. } if code == ResponseError::FencedLeaderEpoch.code())
+        );
+        let not_leader = apply(&mut image, shrink(2, 0, vec![2]));
+        assert!(matches!(not_leader, CommandOutcome::Refused { .. }));
+        assert_eq!(
+            apply(&mut image, shrink(1, 0, vec![2, 1])),
+            CommandOutcome::Done
+        );
+        assert_eq!(image.topics["t"].partitions[0].isr, vec![1, 2]);
+        apply(&mut image, MetadataCommand::FenceBroker { id: 3 });
+        let fenced_joins = apply(&mut image, shrink(1, 0, vec![1, 2, 3]));
+        assert!(
+            matches!(fenced_joins, CommandOutcome::Refused { code, .. } if code == ResponseError::IneligibleReplica.code())
+        );
+    }
+
+    #[test]
+    fn preferred_leaders_come_back_once_in_sync() {
+        let mut image = cluster_of_three();
+        apply(
+            &mut image,
+            MetadataCommand::CreateTopic {
+                topic: NewTopic {
+                    assignments: vec![vec![1, 2, 3]],
+                    ..topic("t", 1, 3)
+                },
+                id: Uuid::nil(),
+            },
+        );
+        apply(&mut image, MetadataCommand::FenceBroker { id: 1 });
+        assert_eq!(image.topics["t"].partitions[0].leader, 2);
+        apply(&mut image, MetadataCommand::UnfenceBroker { id: 1 });
+        apply(&mut image, MetadataCommand::ElectPreferredLeaders);
+        assert_eq!(
+            image.topics["t"].partitions[0].leader, 2,
+            "1 is not in sync yet"
+        );
+        let rejoin = MetadataCommand::AlterPartition {
+            topic: "t".into(),
+            partition: 0,
+            leader: 2,
+            leader_epoch: 1,
+            isr: vec![2, 3, 1],
+        };
+        assert_eq!(apply(&mut image, rejoin), CommandOutcome::Done);
+        apply(&mut image, MetadataCommand::ElectPreferredLeaders);
+        let partition = &image.topics["t"].partitions[0];
+        assert_eq!((partition.leader, partition.leader_epoch), (1, 2));
     }
 
     #[test]

@@ -154,16 +154,22 @@ impl Coordinator {
             self.lease(broker.id);
         }
         match self.raft.client_write(command).await {
-            Ok(written) => Response::Proposed(written.data),
+            Ok(written) => Response::Proposed {
+                outcome: written.data,
+                index: written.log_id.index,
+            },
             Err(RaftError::APIError(ClientWriteError::ForwardToLeader(forward))) => {
                 Response::NotLeader {
                     leader: forward.leader_node.map(|node| node.addr),
                 }
             }
-            Err(e) => Response::Proposed(CommandOutcome::Refused {
-                code: ResponseError::NotController.code(),
-                message: Some(format!("the metadata quorum cannot commit: {e}")),
-            }),
+            Err(e) => Response::Proposed {
+                outcome: CommandOutcome::Refused {
+                    code: ResponseError::NotController.code(),
+                    message: Some(format!("the metadata quorum cannot commit: {e}")),
+                },
+                index: 0,
+            },
         }
     }
 
@@ -173,10 +179,13 @@ impl Coordinator {
         }
         let image = self.images.borrow().image.clone();
         if !image.brokers.contains_key(&broker_id) {
-            return Response::Proposed(CommandOutcome::Refused {
-                code: ResponseError::BrokerIdNotRegistered.code(),
-                message: Some(format!("broker {broker_id} is not registered")),
-            });
+            return Response::Proposed {
+                outcome: CommandOutcome::Refused {
+                    code: ResponseError::BrokerIdNotRegistered.code(),
+                    message: Some(format!("broker {broker_id} is not registered")),
+                },
+                index: 0,
+            };
         }
         self.lease(broker_id);
         if image.fenced_brokers.contains(&broker_id) {
@@ -230,6 +239,7 @@ impl Coordinator {
                 new
             };
             if started_leading {
+                tracing::info!(term = metrics.current_term, "leading the metadata quorum");
                 let now = Instant::now();
                 let mut leases = self.leases.lock().expect("lease lock poisoned");
                 for id in image.brokers.keys() {
@@ -241,15 +251,16 @@ impl Coordinator {
                 self.propose(MetadataCommand::InitCluster { cluster_id })
                     .await;
             }
+            // A live broker this leader has no lease for registered through an earlier
+            // leader, in an entry applied here only now: it gets a full session too.
             let lapsed: Vec<i32> = {
-                let leases = self.leases.lock().expect("lease lock poisoned");
+                let mut leases = self.leases.lock().expect("lease lock poisoned");
                 image
                     .live_brokers()
                     .map(|b| b.id)
                     .filter(|id| {
-                        leases
-                            .get(id)
-                            .is_none_or(|at| at.elapsed() > self.config.broker_session_timeout)
+                        leases.entry(*id).or_insert_with(Instant::now).elapsed()
+                            > self.config.broker_session_timeout
                     })
                     .collect()
             };

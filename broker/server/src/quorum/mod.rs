@@ -11,12 +11,14 @@ mod command;
 mod coordinator;
 mod log_store;
 mod network;
+mod remote_controller;
 pub mod rpc;
 mod state_machine;
 
 pub use client::QuorumClient;
 pub use command::{apply, CommandOutcome, MetadataCommand};
 pub use coordinator::{Coordinator, CoordinatorConfig};
+pub use remote_controller::RemoteController;
 pub use state_machine::VersionedImage;
 
 use std::io::Cursor;

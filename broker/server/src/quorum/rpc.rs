@@ -47,7 +47,11 @@ pub enum Response {
     InstallSnapshot(
         Result<InstallSnapshotResponse<NodeId>, RaftError<NodeId, InstallSnapshotError>>,
     ),
-    Proposed(CommandOutcome),
+    /// The command's outcome and the log index it was committed at (0 when not committed).
+    Proposed {
+        outcome: CommandOutcome,
+        index: u64,
+    },
     HeartbeatAccepted,
     /// This coordinator does not lead; `leader` is the one that does, when known.
     NotLeader {

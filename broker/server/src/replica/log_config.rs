@@ -34,5 +34,6 @@ pub fn log_config(
         retention_deletes: value("cleanup.policy")
             .split(',')
             .any(|policy| policy.trim() == "delete"),
+        min_insync_replicas: number("min.insync.replicas", 1).max(1) as usize,
     }
 }

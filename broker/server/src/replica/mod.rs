@@ -2,6 +2,7 @@
 //! to this node gets a log under `<log.dirs>/<topic>-<partition>/`, a deleted topic's logs
 //! are removed, config changes reach the logs. Handlers look partitions up here.
 
+mod fetcher;
 mod log_config;
 mod partition;
 mod producer_state;
@@ -13,8 +14,9 @@ use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
+pub use fetcher::Fetchers;
 pub use log_config::log_config;
-pub use partition::{Appended, Partition};
+pub use partition::{Appended, FollowerFetch, Partition, Role};
 
 use crate::config::BrokerConfig;
 use crate::log::LogError;
@@ -74,38 +76,62 @@ impl ReplicaManager {
         self.appended.notify_waiters();
     }
 
-    /// Brings the hosted partitions in line with `image`.
-    pub fn apply_image(&self, image: &MetadataImage) -> Result<(), LogError> {
+    /// Brings the hosted partitions in line with `image` and returns those whose role
+    /// changed (leader, follower of another broker, offline), with the new role.
+    pub fn apply_image(
+        &self,
+        image: &MetadataImage,
+    ) -> Result<Vec<(Arc<Partition>, Role)>, LogError> {
         let _guard = self.applying.lock().expect("apply lock poisoned");
         self.remove_stale(image)?;
+        let mut changed = Vec::new();
         for topic in image.topics.values() {
             let config = log_config(&topic.configs, &image.broker_configs, &self.broker_config);
             for (index, assignment) in topic.partitions.iter().enumerate() {
                 if !assignment.replicas.contains(&self.node_id) {
                     continue;
                 }
-                if let Some(existing) = self.get(&topic.name, index as i32) {
-                    existing.update_config(config.clone());
-                    existing.set_leader_epoch(assignment.leader_epoch);
-                    continue;
+                let partition = match self.get(&topic.name, index as i32) {
+                    Some(existing) => {
+                        existing.update_config(config.clone());
+                        existing
+                    }
+                    None => {
+                        let dir = self.partition_dir(&topic.name, index as i32);
+                        claim_directory(&dir, topic.id)?;
+                        let partition = Arc::new(Partition::open(
+                            &dir,
+                            &topic.name,
+                            index as i32,
+                            topic.id,
+                            self.node_id,
+                            config.clone(),
+                        )?);
+                        self.partitions
+                            .write()
+                            .expect("partition map poisoned")
+                            .insert((topic.name.clone(), index as i32), partition.clone());
+                        partition
+                    }
+                };
+                let before = partition.role();
+                let epoch = partition.leader_epoch();
+                let after = partition.apply_assignment(assignment, config.min_insync_replicas);
+                if before != after || epoch != assignment.leader_epoch {
+                    changed.push((partition, after));
                 }
-                let dir = self.partition_dir(&topic.name, index as i32);
-                claim_directory(&dir, topic.id)?;
-                let partition = Partition::open(
-                    &dir,
-                    &topic.name,
-                    index as i32,
-                    topic.id,
-                    assignment.leader_epoch,
-                    config.clone(),
-                )?;
-                self.partitions
-                    .write()
-                    .expect("partition map poisoned")
-                    .insert((topic.name.clone(), index as i32), Arc::new(partition));
             }
         }
-        Ok(())
+        self.notify_appended();
+        Ok(changed)
+    }
+
+    /// The partitions this broker follows from `leader`.
+    pub fn followed_from(&self, leader: i32) -> Vec<Arc<Partition>> {
+        self.all()
+            .into_iter()
+            .filter(|p| p.role() == Role::Follower { leader })
+            .collect()
     }
 
     /// Deletes logs whose topic no longer exists (or was recreated under a new id).

@@ -1,0 +1,232 @@
+//! Follower replication: one task per leader broker fetches every partition this broker
+//! follows from it, with Kafka's own Fetch (as replica `node.id`). A partition that just
+//! became a follower under a new epoch first asks the leader where that epoch ends
+//! (OffsetForLeaderEpoch) and truncates what diverged.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::offset_for_leader_epoch_request::{
+    OffsetForLeaderPartition, OffsetForLeaderTopic,
+};
+use kafka_protocol::messages::{BrokerId, FetchRequest, OffsetForLeaderEpochRequest};
+use kafka_protocol::ResponseError;
+use potok_client::connection::Connection;
+
+use super::Partition;
+use crate::api::{now_ms, topic_name};
+use crate::broker::Broker;
+
+/// Kafka's `replica.fetch.max.bytes` and `replica.fetch.response.max.bytes` defaults.
+const PARTITION_MAX_BYTES: i32 = 1_048_576;
+const RESPONSE_MAX_BYTES: i32 = 10_485_760;
+/// Pause after a failed round before trying the leader again.
+const RETRY_BACKOFF: Duration = Duration::from_millis(200);
+
+/// The leaders this broker runs a fetcher for.
+#[derive(Default)]
+pub struct Fetchers {
+    running: Mutex<HashSet<i32>>,
+}
+
+impl Fetchers {
+    /// Starts a fetcher for every leader this broker follows a partition from.
+    pub fn ensure(&self, broker: &Arc<Broker>) {
+        let leaders: HashSet<i32> = broker
+            .replicas
+            .all()
+            .iter()
+            .filter_map(|p| match p.role() {
+                super::Role::Follower { leader } => Some(leader),
+                _ => None,
+            })
+            .collect();
+        let mut running = self.running.lock().expect("fetcher lock poisoned");
+        for leader in leaders {
+            if running.insert(leader) {
+                tokio::spawn(run(broker.clone(), leader));
+            }
+        }
+    }
+
+    /// The partitions to fetch from `leader`; when none are left the fetcher ends, and
+    /// leaves the registry in the same step so a later `ensure` starts a new one.
+    fn partitions_or_stop(&self, broker: &Broker, leader: i32) -> Vec<Arc<Partition>> {
+        let mut running = self.running.lock().expect("fetcher lock poisoned");
+        let partitions = broker.replicas.followed_from(leader);
+        if partitions.is_empty() {
+            running.remove(&leader);
+        }
+        partitions
+    }
+}
+
+async fn run(broker: Arc<Broker>, leader: i32) {
+    tracing::info!(leader, "replica fetcher started");
+    let mut connection: Option<Connection> = None;
+    loop {
+        let partitions = broker.fetchers.partitions_or_stop(&broker, leader);
+        if partitions.is_empty() {
+            tracing::info!(leader, "replica fetcher stopped: nothing left to follow");
+            return;
+        }
+        if let Err(error) = fetch_round(&broker, leader, &partitions, &mut connection).await {
+            tracing::debug!(leader, %error, "replica fetch failed");
+            connection = None;
+            tokio::time::sleep(RETRY_BACKOFF).await;
+        }
+    }
+}
+
+/// One round: truncate diverged partitions, then fetch the rest once.
+async fn fetch_round(
+    broker: &Broker,
+    leader: i32,
+    partitions: &[Arc<Partition>],
+    connection: &mut Option<Connection>,
+) -> anyhow::Result<()> {
+    if connection.as_ref().is_none_or(|c| !c.is_usable()) {
+        let image = broker.image();
+        let node = image
+            .brokers
+            .get(&leader)
+            .ok_or_else(|| anyhow::anyhow!("leader {leader} is not a registered broker"))?;
+        let address = format!("{}:{}", node.host, node.port);
+        let client_id = format!("potok-replica-fetcher-{}", broker.config.node_id);
+        *connection =
+            Some(Connection::connect(&address, &client_id, Duration::from_secs(30)).await?);
+    }
+    let connection = connection.as_ref().expect("connected above");
+    let diverged: Vec<(&Arc<Partition>, i32)> = partitions
+        .iter()
+        .filter_map(|p| p.truncation_epoch().map(|epoch| (p, epoch)))
+        .collect();
+    if !diverged.is_empty() {
+        truncate(broker, connection, &diverged).await?;
+    }
+    let ready: Vec<&Arc<Partition>> = partitions
+        .iter()
+        .filter(|p| p.truncation_epoch().is_none())
+        .collect();
+    if ready.is_empty() {
+        tokio::time::sleep(RETRY_BACKOFF).await;
+        return Ok(());
+    }
+    fetch(broker, connection, &ready).await
+}
+
+async fn truncate(
+    broker: &Broker,
+    connection: &Connection,
+    diverged: &[(&Arc<Partition>, i32)],
+) -> anyhow::Result<()> {
+    let mut by_topic: HashMap<&str, Vec<OffsetForLeaderPartition>> = HashMap::new();
+    for (partition, epoch) in diverged {
+        let mut wanted = OffsetForLeaderPartition::default();
+        wanted.partition = partition.index;
+        wanted.current_leader_epoch = partition.leader_epoch();
+        wanted.leader_epoch = *epoch;
+        by_topic.entry(&partition.topic).or_default().push(wanted);
+    }
+    let mut request = OffsetForLeaderEpochRequest::default();
+    request.replica_id = BrokerId(broker.config.node_id);
+    request.topics = by_topic
+        .into_iter()
+        .map(|(topic, partitions)| {
+            let mut t = OffsetForLeaderTopic::default();
+            t.topic = topic_name(topic);
+            t.partitions = partitions;
+            t
+        })
+        .collect();
+    let response = connection.send(request).await?;
+    for topic in response.topics {
+        for answer in topic.partitions {
+            let Some(partition) = broker.replicas.get(topic.topic.as_str(), answer.partition)
+            else {
+                continue;
+            };
+            if answer.error_code != 0 {
+                tracing::debug!(topic = %topic.topic.as_str(), partition = answer.partition, code = answer.error_code, "leader cannot answer OffsetForLeaderEpoch yet");
+                continue;
+            }
+            partition.truncate_to_leader(answer.leader_epoch, answer.end_offset)?;
+        }
+    }
+    Ok(())
+}
+
+async fn fetch(
+    broker: &Broker,
+    connection: &Connection,
+    partitions: &[&Arc<Partition>],
+) -> anyhow::Result<()> {
+    let wait = broker.config.duration_ms("replica.fetch.wait.max.ms", 500);
+    let mut by_topic: HashMap<&str, Vec<FetchPartition>> = HashMap::new();
+    for partition in partitions {
+        let mut wanted = FetchPartition::default();
+        wanted.partition = partition.index;
+        wanted.current_leader_epoch = partition.leader_epoch();
+        wanted.fetch_offset = partition.log_end_offset();
+        wanted.log_start_offset = partition.log_start_offset();
+        wanted.partition_max_bytes = PARTITION_MAX_BYTES;
+        by_topic.entry(&partition.topic).or_default().push(wanted);
+    }
+    let mut request = FetchRequest::default();
+    request.replica_id = BrokerId(broker.config.node_id);
+    request.max_wait_ms = wait.as_millis() as i32;
+    request.min_bytes = 1;
+    request.max_bytes = RESPONSE_MAX_BYTES;
+    request.session_epoch = -1;
+    request.topics = by_topic
+        .into_iter()
+        .map(|(topic, partitions)| {
+            let mut t = FetchTopic::default();
+            t.topic = topic_name(topic);
+            t.partitions = partitions;
+            t
+        })
+        .collect();
+    let response = connection.send_holding(request, wait).await?;
+    let mut appended = false;
+    let mut refused = 0;
+    let asked = partitions.len();
+    for topic in response.responses {
+        for data in topic.partitions {
+            let Some(partition) = broker
+                .replicas
+                .get(topic.topic.as_str(), data.partition_index)
+            else {
+                continue;
+            };
+            match ResponseError::try_from_code(data.error_code) {
+                None => {
+                    let records = data.records.unwrap_or_default();
+                    appended |= !records.is_empty();
+                    partition.append_as_follower(&records, data.high_watermark, now_ms())?;
+                }
+                Some(ResponseError::OffsetOutOfRange) => {
+                    if partition.log_end_offset() < data.log_start_offset {
+                        partition.restart_at(data.log_start_offset)?;
+                    } else {
+                        partition.request_truncation();
+                    }
+                }
+                Some(error) => {
+                    refused += 1;
+                    tracing::debug!(topic = %topic.topic.as_str(), partition = data.partition_index, ?error, "leader refused the fetch");
+                }
+            }
+        }
+    }
+    if appended {
+        broker.replicas.notify_appended();
+    }
+    if refused == asked {
+        // The leader's metadata lags ours (or ours lags): give it time to catch up.
+        tokio::time::sleep(RETRY_BACKOFF).await;
+    }
+    Ok(())
+}

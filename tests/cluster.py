@@ -1,0 +1,150 @@
+"""A local multi-process cluster for the end-to-end suites, shaped like the seed's: three
+coordinators (ids 101-103) and three brokers (ids 1-3), each a potok-broker process on
+loopback ports with its own data directory and log file. Nodes can be killed (-9),
+stopped (SIGTERM) and restarted with their data."""
+
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from conftest import BIN_DIR, ROOT, free_port, wait_for_port
+
+# Short timeouts so failover tests run in seconds; the semantics are Kafka's.
+FAST_FAILOVER = {
+    "broker.session.timeout.ms": "3000",
+    "broker.heartbeat.interval.ms": "500",
+    "replica.lag.time.max.ms": "5000",
+    "group.initial.rebalance.delay.ms": "0",
+    "offsets.topic.num.partitions": "6",
+    "offsets.topic.replication.factor": "3",
+    "default.replication.factor": "3",
+}
+
+
+class Node:
+    def __init__(self, cluster: "Cluster", node_id: int, roles: str):
+        self.cluster = cluster
+        self.node_id = node_id
+        self.roles = roles
+        self.port = free_port()
+        self.controller_port = free_port()
+        self.bootstrap = f"127.0.0.1:{self.port}"
+        self.log_dir = cluster.root / f"node-{node_id}"
+        self.output = cluster.root / f"node-{node_id}.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self, wait: bool = True) -> None:
+        listeners = []
+        if "broker" in self.roles:
+            listeners.append(f"PLAINTEXT://127.0.0.1:{self.port}")
+        if "coordinator" in self.roles:
+            listeners.append(f"CONTROLLER://127.0.0.1:{self.controller_port}")
+        overrides = {
+            "node.id": str(self.node_id),
+            "process.roles": self.roles,
+            "controller.quorum.voters": self.cluster.voters(),
+            "listeners": ",".join(listeners),
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
+            "log.dirs": str(self.log_dir),
+            "potok.metrics.listener": "",
+            **FAST_FAILOVER,
+            **self.cluster.extra,
+        }
+        args = [str(BIN_DIR / "potok-broker"), str(ROOT / "config" / "server.properties")]
+        for key, value in overrides.items():
+            args += ["--override", f"{key}={value}"]
+        log = open(self.output, "ab")
+        self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self) -> None:
+        wait_for_port(self.port if "broker" in self.roles else self.controller_port, timeout=60)
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        if self.running():
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self) -> None:
+        if self.running():
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log_text(self) -> str:
+        return self.output.read_text(errors="replace") if self.output.exists() else ""
+
+
+class Cluster:
+    def __init__(self, root: Path, extra: dict[str, str] | None = None):
+        self.root = root
+        self.extra = extra or {}
+        self.coordinators = {i: Node(self, i, "coordinator") for i in (101, 102, 103)}
+        self.brokers = {i: Node(self, i, "broker") for i in (1, 2, 3)}
+        self.nodes = {**self.coordinators, **self.brokers}
+
+    def voters(self) -> str:
+        return ",".join(
+            f"{n.node_id}@127.0.0.1:{n.controller_port}" for n in self.coordinators.values()
+        )
+
+    @property
+    def bootstrap(self) -> str:
+        return ",".join(n.bootstrap for n in self.brokers.values())
+
+    def start(self) -> None:
+        # Brokers wait for a quorum before listening, so start every node first.
+        for node in self.nodes.values():
+            node.start(wait=False)
+        for node in self.nodes.values():
+            node.wait_ready()
+
+    def active_coordinator(self) -> Node:
+        """The coordinator that most recently announced it leads the quorum."""
+        latest = None
+        for node in self.coordinators.values():
+            if not node.running():
+                continue
+            for line in node.log_text().splitlines():
+                if "leading the metadata quorum" in line:
+                    stamp = line.split()[0]
+                    if latest is None or stamp > latest[0]:
+                        latest = (stamp, node)
+        if latest is None:
+            raise AssertionError("no coordinator leads the quorum")
+        return latest[1]
+
+    def stop(self) -> None:
+        # Brokers first, so their controlled shutdowns still find a quorum.
+        for group in (self.brokers, self.coordinators):
+            for node in group.values():
+                if node.running():
+                    node.process.terminate()
+            for node in group.values():
+                node.stop()
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"===== node {n.node_id} =====\n{n.log_text()[-15000:]}" for n in self.nodes.values()
+        )
+
+
+def wait_until(what: str, condition, timeout: float = 30.0, interval: float = 0.2):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        try:
+            last = condition()
+            if last:
+                return last
+        except Exception as error:  # a client error while the cluster settles
+            last = error
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting until {what} (last: {last!r})")

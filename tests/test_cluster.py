@@ -1,0 +1,288 @@
+"""A replicated cluster of three coordinators and three brokers under faults, driven by
+real clients (confluent-kafka, kcat) and Kafka's CLI tools: Kafka's promise that with
+replication factor 3, min.insync.replicas=2 and acks=all, no acknowledged record is lost
+while at most one broker fails."""
+
+import re
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from cluster import Cluster, wait_until
+from conftest import tool
+
+
+@pytest.fixture
+def cluster(request):
+    with tempfile.TemporaryDirectory(prefix="potok-cluster-") as tmp:
+        instance = Cluster(Path(tmp))
+        instance.start()
+        yield instance
+        instance.stop()
+        if getattr(request.node, "rep_call", None) and request.node.rep_call.failed:
+            print(instance.logs())
+
+
+def run(*args, check=True):
+    result = subprocess.run([tool(args[0]), *args[1:]], capture_output=True, text=True, timeout=60)
+    if check:
+        assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def describe(cluster, topic):
+    """kafka-topics --describe, as {partition: (leader, replicas, isr)}."""
+    text = run("kafka-topics", "--bootstrap-server", cluster.bootstrap, "--describe", "--topic", topic).stdout
+    rows = {}
+    for line in text.splitlines()[1:]:
+        m = re.search(r"Partition: (\d+)\tLeader: (-?\d+|none)\tReplicas: ([\d,]*)\tIsr: ([\d,]*)", line)
+        leader = -1 if m.group(2) == "none" else int(m.group(2))
+        rows[int(m.group(1))] = (leader, m.group(3), set(m.group(4).split(",")) - {""})
+    return rows
+
+
+def create_replicated_topic(cluster, topic="test", partitions=3):
+    run("kafka-topics", "--bootstrap-server", cluster.bootstrap, "--create", "--topic", topic,
+        "--partitions", str(partitions), "--replication-factor", "3")
+    run("kafka-configs", "--bootstrap-server", cluster.bootstrap, "--alter", "--entity-type", "topics",
+        "--entity-name", topic, "--add-config", "min.insync.replicas=2")
+    wait_until("every replica is in sync",
+               lambda: all(len(isr) == 3 for _, _, isr in describe(cluster, topic).values()))
+
+
+def test_the_seed_steps_on_three_brokers(cluster):
+    b = cluster.bootstrap
+    assert run("kafka-topics", "--bootstrap-server", b, "--create", "--topic", "test",
+               "--partitions", "3", "--replication-factor", "3").stdout == "Created topic test.\n"
+    first = run("kafka-topics", "--bootstrap-server", b, "--describe", "--topic", "test").stdout.splitlines()
+    assert "PartitionCount: 3\tReplicationFactor: 3" in first[0]
+    rows = describe(cluster, "test")
+    assert sorted(leader for leader, _, _ in rows.values()) == [1, 2, 3], "leaders are spread"
+    for leader, replicas, isr in rows.values():
+        assert sorted(replicas.split(",")) == ["1", "2", "3"]
+        assert replicas.split(",")[0] == str(leader), "the preferred replica leads"
+        assert isr == {"1", "2", "3"}
+
+    run("kafka-configs", "--bootstrap-server", b, "--alter", "--entity-type", "topics",
+        "--entity-name", "test", "--add-config", "min.insync.replicas=2")
+    again = run("kafka-topics", "--bootstrap-server", b, "--describe", "--topic", "test").stdout
+    assert "Configs: min.insync.replicas=2" in again.splitlines()[0]
+    under = run("kafka-topics", "--bootstrap-server", b, "--describe", "--under-replicated-partitions").stdout
+    assert under == ""
+
+    # Every broker answers with the same metadata: produce through one, read through kcat.
+    producer = Producer({"bootstrap.servers": cluster.brokers[3].bootstrap, "acks": "all"})
+    for i in range(30):
+        producer.produce("test", key=str(i).encode(), value=f"v{i}".encode())
+    assert producer.flush(30) == 0
+    out = subprocess.run(["kcat", "-b", cluster.brokers[1].bootstrap, "-C", "-t", "test", "-e", "-q",
+                          "-f", "%s\n"], capture_output=True, text=True, timeout=60).stdout
+    assert sorted(out.split()) == sorted(f"v{i}" for i in range(30))
+
+
+def produce_continuously(bootstrap, topic, stop, acked, errors):
+    """An idempotent acks=all producer sending numbered records until `stop` is set."""
+    producer = Producer({
+        "bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True,
+        "linger.ms": 5, "message.timeout.ms": 60000,
+    })
+
+    def delivered(error, message):
+        if error is None:
+            acked.append((message.partition(), message.offset(), message.value().decode()))
+        else:
+            errors.append(error)
+
+    n = 0
+    while not stop.is_set():
+        producer.produce(topic, value=str(n).encode(), on_delivery=delivered)
+        producer.poll(0)
+        n += 1
+        if n % 50 == 0:
+            time.sleep(0.01)
+    producer.flush(60)
+
+
+def consume_all(bootstrap, topic, partitions):
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"check-{time.time()}",
+                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    admin_highs = {}
+    for p in range(partitions):
+        _, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+        admin_highs[p] = high
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+    seen = {p: [] for p in range(partitions)}
+    deadline = time.time() + 60
+    while time.time() < deadline and any(len(seen[p]) < admin_highs[p] for p in seen):
+        message = consumer.poll(0.5)
+        if message is None or message.error():
+            continue
+        seen[message.partition()].append((message.offset(), message.value().decode()))
+    consumer.close()
+    return seen
+
+
+def test_killing_a_leader_loses_no_acknowledged_record(cluster):
+    create_replicated_topic(cluster)
+    stop, acked, errors = threading.Event(), [], []
+    producer = threading.Thread(target=produce_continuously,
+                                args=(cluster.bootstrap, "test", stop, acked, errors))
+    producer.start()
+    wait_until("records are acknowledged", lambda: len(acked) > 2000)
+    leader = describe(cluster, "test")[0][0]
+    cluster.brokers[leader].kill()
+    killed_at = time.time()
+    before = len(acked)
+    wait_until("acknowledgements resume after the leader died", lambda: len(acked) > before + 2000, timeout=60)
+    failover = time.time() - killed_at
+    stop.set()
+    producer.join(90)
+    assert not producer.is_alive()
+
+    rows = describe(cluster, "test")
+    assert rows[0][0] not in (leader, -1), "partition 0 has a new leader"
+    assert all(str(leader) not in isr for _, _, isr in rows.values()), "the dead broker left every ISR"
+
+    seen = consume_all(cluster.bootstrap, "test", 3)
+    for partition, offset, value in acked:
+        assert (offset, value) in seen[partition], f"acknowledged record {partition}/{offset} lost"
+    for partition, records in seen.items():
+        offsets = [offset for offset, _ in records]
+        assert offsets == sorted(set(offsets)), "each record once, in order"
+        values = [int(v) for _, v in records]
+        assert values == sorted(values), f"partition {partition} out of producer order"
+        assert len(set(values)) == len(values), f"partition {partition} holds a duplicate"
+    print(f"failover: acknowledgements resumed {failover:.1f}s after kill -9 of the leader")
+
+    # The killed broker comes back, catches up and rejoins every ISR.
+    cluster.brokers[leader].start()
+    wait_until("the restarted broker rejoins the ISR",
+               lambda: all(str(leader) in isr for _, _, isr in describe(cluster, "test").values()),
+               timeout=60)
+
+
+def test_two_brokers_down_refuses_acks_all_then_recovers(cluster):
+    create_replicated_topic(cluster, partitions=1)
+    leader = describe(cluster, "test")[0][0]
+    others = [i for i in cluster.brokers if i != leader]
+    for i in others:
+        cluster.brokers[i].stop()
+    wait_until("the ISR shrinks to the leader",
+               lambda: describe(cluster, "test")[0][2] == {str(leader)}, timeout=60)
+    under = run("kafka-topics", "--bootstrap-server", cluster.brokers[leader].bootstrap, "--describe",
+                "--under-min-isr-partitions").stdout
+    assert "Topic: test\tPartition: 0" in under
+
+    producer = Producer({"bootstrap.servers": cluster.brokers[leader].bootstrap, "acks": "all",
+                         "retries": 0, "message.timeout.ms": 5000})
+    outcome = []
+    producer.produce("test", value=b"refused", on_delivery=lambda e, m: outcome.append(e))
+    producer.flush(15)
+    assert outcome and outcome[0] is not None
+    assert outcome[0].name() in ("NOT_ENOUGH_REPLICAS", "NOT_ENOUGH_REPLICAS_AFTER_APPEND"), outcome[0]
+
+    for i in others:
+        cluster.brokers[i].start()
+    wait_until("every replica is back in sync",
+               lambda: describe(cluster, "test")[0][2] == {"1", "2", "3"}, timeout=60)
+    producer = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all"})
+    producer.produce("test", value=b"accepted")
+    assert producer.flush(30) == 0
+
+
+def create_topic(admin, name, partitions):
+    """True once the topic exists (a retried creation may find it already created)."""
+    try:
+        admin.create_topics([NewTopic(name, partitions, 3)])[name].result(10)
+    except KafkaException as error:
+        if error.args[0].name() != "TOPIC_ALREADY_EXISTS":
+            raise
+    return True
+
+
+def test_killing_the_active_coordinator_forgets_nothing(cluster):
+    create_replicated_topic(cluster, "before")
+    active = cluster.active_coordinator()
+    active.kill()
+    killed_at = time.time()
+    admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
+    wait_until("a topic can be created again", lambda: create_topic(admin, "after", 2), timeout=30)
+    took = time.time() - killed_at
+    assert took < 15, f"metadata changes resumed only after {took:.1f}s"
+    topics = admin.list_topics(timeout=10).topics
+    assert {"before", "after"} <= set(topics)
+    assert "min.insync.replicas=2" in run("kafka-topics", "--bootstrap-server", cluster.bootstrap,
+                                          "--describe", "--topic", "before").stdout
+
+    active.start()
+    # The restarted coordinator catches up and the quorum survives losing another one.
+    time.sleep(2)
+    cluster.active_coordinator().kill()
+    wait_until("a third topic can be created", lambda: create_topic(admin, "third", 1), timeout=30)
+    assert {"before", "after", "third"} <= set(admin.list_topics(timeout=10).topics)
+
+
+GROUP_MEMBER = r"""
+import sys
+from confluent_kafka import Consumer
+consumer = Consumer({"bootstrap.servers": sys.argv[1], "group.id": "workers",
+                     "auto.offset.reset": "earliest", "enable.auto.commit": False,
+                     "session.timeout.ms": 6000, "heartbeat.interval.ms": 500})
+consumer.subscribe(["work"])
+while True:
+    message = consumer.poll(0.2)
+    if message is None or message.error():
+        continue
+    consumer.commit(message=message, asynchronous=False)
+    print(message.partition(), message.offset(), flush=True)
+"""
+
+
+def test_a_killed_group_member_hands_its_partitions_over(cluster):
+    run("kafka-topics", "--bootstrap-server", cluster.bootstrap, "--create", "--topic", "work",
+        "--partitions", "3", "--replication-factor", "3")
+    producer = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all"})
+
+    def produce(count):
+        for i in range(count):
+            producer.produce("work", key=str(i).encode(), value=b"x", partition=i % 3)
+        assert producer.flush(30) == 0
+
+    produce(150)
+    outputs = [tempfile.NamedTemporaryFile("w+", prefix="member-", delete=False) for _ in range(3)]
+    members = [subprocess.Popen([".venv/bin/python", "-c", GROUP_MEMBER, cluster.bootstrap],
+                                stdout=out, stderr=subprocess.STDOUT) for out in outputs]
+
+    def consumed(i):
+        rows = [line.split() for line in Path(outputs[i].name).read_text().splitlines()]
+        return [(int(p), int(o)) for p, o in rows if p.isdigit() and o.isdigit()]
+
+    try:
+        wait_until("all 150 records are consumed",
+                   lambda: len({r for i in range(3) for r in consumed(i)}) == 150, timeout=90)
+        # The first member's current partitions: those whose latest record it consumed.
+        victim = next(i for i in range(3) if consumed(i))
+        victim_partitions = {p for p, o in consumed(victim) if o == 49}
+        assert victim_partitions
+        members[victim].kill()
+        members[victim].wait()
+        last_committed = {p: max(o for q, o in consumed(victim) if q == p) for p in victim_partitions}
+        survivors = [i for i in range(3) if i != victim]
+        before_kill = {i: len(consumed(i)) for i in survivors}
+        produce(150)
+        wait_until("the survivors consume what followed",
+                   lambda: len({r for i in survivors for r in consumed(i)} | set(consumed(victim))) == 300,
+                   timeout=90)
+        for partition in victim_partitions:
+            resumed = min(o for i in survivors for p, o in consumed(i)[before_kill[i]:] if p == partition)
+            assert resumed == last_committed[partition] + 1, "resumed from the committed offset"
+    finally:
+        for member in members:
+            member.kill()
+            member.wait()
