@@ -22,9 +22,11 @@ from conftest import tool
 def cluster(request):
     with tempfile.TemporaryDirectory(prefix="potok-cluster-") as tmp:
         instance = Cluster(Path(tmp))
-        instance.start()
-        yield instance
-        instance.stop()
+        try:
+            instance.start()
+            yield instance
+        finally:
+            instance.stop()
         if getattr(request.node, "rep_call", None) and request.node.rep_call.failed:
             print(instance.logs())
 

@@ -1,0 +1,190 @@
+//! From a `KafkaCluster` to the nodes that run it on this machine: every node gets its own
+//! loopback address (`127.0.0.N`), Kafka's default ports on it, a properties file and a
+//! data directory under one root. The same names as the Kubernetes pods.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::manifest::KafkaCluster;
+
+pub const BROKER_PORT: u16 = 9092;
+pub const COORDINATOR_PORT: u16 = 9093;
+pub const METRICS_PORT: u16 = 9308;
+/// Coordinator node ids start here so brokers keep the ids 1, 2, 3 users see as leaders.
+pub const FIRST_COORDINATOR_ID: u32 = 101;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Coordinator,
+    Broker,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodePlan {
+    /// `<cluster>-broker-0`, as the pod would be named.
+    pub name: String,
+    pub role: Role,
+    pub node_id: u32,
+    /// The address that accepts connections once the node is ready.
+    pub address: String,
+    pub properties: BTreeMap<String, String>,
+    pub properties_file: PathBuf,
+    pub log_file: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterPlan {
+    pub name: String,
+    pub coordinators: Vec<NodePlan>,
+    pub brokers: Vec<NodePlan>,
+}
+
+impl ClusterPlan {
+    pub fn new(cluster: &KafkaCluster, root: &Path) -> ClusterPlan {
+        let name = cluster.metadata.name.clone();
+        let host = |index: u32| format!("127.0.0.{}", index + 1);
+        let voters = (0..cluster.spec.coordinators.replicas)
+            .map(|i| {
+                format!(
+                    "{}@{}:{COORDINATOR_PORT}",
+                    FIRST_COORDINATOR_ID + i,
+                    host(i)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(",");
+        let node = |role: Role, index: u32, mut properties: BTreeMap<String, String>| {
+            let (kind, node_id, port) = match role {
+                Role::Coordinator => (
+                    "coordinator",
+                    FIRST_COORDINATOR_ID + index,
+                    COORDINATOR_PORT,
+                ),
+                Role::Broker => ("broker", index + 1, BROKER_PORT),
+            };
+            let node_name = format!("{name}-{kind}-{index}");
+            let address = format!("{}:{port}", host(index));
+            let data_dir = root.join(&node_name);
+            properties.insert("node.id".into(), node_id.to_string());
+            properties.insert("process.roles".into(), kind.into());
+            properties.insert("controller.quorum.voters".into(), voters.clone());
+            properties.insert("log.dirs".into(), data_dir.display().to_string());
+            match role {
+                Role::Coordinator => {
+                    properties.insert("listeners".into(), format!("CONTROLLER://{address}"));
+                }
+                Role::Broker => {
+                    properties.insert("listeners".into(), format!("PLAINTEXT://{address}"));
+                    properties.insert(
+                        "advertised.listeners".into(),
+                        format!("PLAINTEXT://{address}"),
+                    );
+                    properties.insert(
+                        "potok.metrics.listener".into(),
+                        format!("{}:{METRICS_PORT}", host(index)),
+                    );
+                }
+            }
+            NodePlan {
+                properties_file: root.join(format!("{node_name}.properties")),
+                log_file: root.join("logs").join(format!("{node_name}.log")),
+                name: node_name,
+                role,
+                node_id,
+                address,
+                properties,
+            }
+        };
+        ClusterPlan {
+            coordinators: (0..cluster.spec.coordinators.replicas)
+                .map(|i| node(Role::Coordinator, i, BTreeMap::new()))
+                .collect(),
+            brokers: (0..cluster.spec.brokers.replicas)
+                .map(|i| node(Role::Broker, i, cluster.spec.brokers.config.clone()))
+                .collect(),
+            name,
+        }
+    }
+
+    /// Every node, coordinators first (the order they start in).
+    pub fn nodes(&self) -> impl Iterator<Item = &NodePlan> {
+        self.coordinators.iter().chain(&self.brokers)
+    }
+
+    /// The `bootstrap.servers` string for clients.
+    pub fn bootstrap_servers(&self) -> String {
+        self.brokers
+            .iter()
+            .map(|b| b.address.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+impl NodePlan {
+    /// The properties file's text, in Kafka's `server.properties` format.
+    pub fn properties_text(&self) -> String {
+        let mut text = format!(
+            "# {} ({:?}), written by potok-operator up.\n",
+            self.name, self.role
+        );
+        for (key, value) in &self.properties {
+            text.push_str(&format!("{key}={value}\n"));
+        }
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::KafkaCluster;
+
+    #[test]
+    fn the_example_becomes_six_nodes_on_their_own_loopback_addresses() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../examples/cluster.yaml"
+        ))
+        .unwrap();
+        let cluster = KafkaCluster::parse(&text, "cluster.yaml").unwrap();
+        let plan = ClusterPlan::new(&cluster, Path::new("/data"));
+        assert_eq!(
+            plan.bootstrap_servers(),
+            "127.0.0.1:9092,127.0.0.2:9092,127.0.0.3:9092"
+        );
+        let names: Vec<&str> = plan.nodes().map(|n| n.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "potok-coordinator-0",
+                "potok-coordinator-1",
+                "potok-coordinator-2",
+                "potok-broker-0",
+                "potok-broker-1",
+                "potok-broker-2"
+            ]
+        );
+        let broker = &plan.brokers[1];
+        assert_eq!(broker.properties["node.id"], "2");
+        assert_eq!(broker.properties["process.roles"], "broker");
+        assert_eq!(broker.properties["listeners"], "PLAINTEXT://127.0.0.2:9092");
+        assert_eq!(broker.properties["min.insync.replicas"], "2");
+        assert_eq!(
+            broker.properties["controller.quorum.voters"],
+            "101@127.0.0.1:9093,102@127.0.0.2:9093,103@127.0.0.3:9093"
+        );
+        assert_eq!(broker.properties["log.dirs"], "/data/potok-broker-1");
+        let coordinator = &plan.coordinators[2];
+        assert_eq!(coordinator.node_id, 103);
+        assert_eq!(
+            coordinator.properties["listeners"],
+            "CONTROLLER://127.0.0.3:9093"
+        );
+        assert_eq!(
+            coordinator.log_file,
+            Path::new("/data/logs/potok-coordinator-2.log")
+        );
+        assert!(broker.properties_text().contains("\nnode.id=2\n"));
+    }
+}

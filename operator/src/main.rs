@@ -1,0 +1,55 @@
+//! `potok-operator`: runs Potok clusters described by `KafkaCluster` manifests.
+//! `up` runs one on this machine as local processes.
+
+mod local;
+mod manifest;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "potok-operator", version, about = "Runs Potok clusters")]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the cluster of a KafkaCluster manifest as local processes until Ctrl-C.
+    Up {
+        /// The KafkaCluster manifest.
+        #[arg(short = 'f', long = "file", default_value = "examples/cluster.yaml")]
+        file: PathBuf,
+        /// Where every node keeps its data, properties and log; reused by the next `up`.
+        #[arg(long, default_value = "potok-data")]
+        data_dir: PathBuf,
+        /// The potok-broker binary to run (default: next to this one, else on PATH).
+        #[arg(long)]
+        broker_bin: Option<PathBuf>,
+    },
+}
+
+#[tokio::main]
+async fn main() {
+    let Args { command } = Args::parse();
+    let outcome = match command {
+        Command::Up {
+            file,
+            data_dir,
+            broker_bin,
+        } => {
+            local::up(local::UpOptions {
+                manifest: file,
+                data_dir,
+                broker_binary: broker_bin.unwrap_or_else(local::default_broker_binary),
+            })
+            .await
+        }
+    };
+    if let Err(error) = outcome {
+        eprintln!("potok-operator: {error:#}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,118 @@
+"""`potok-operator up` as a user runs it: the example manifest's three coordinators and three
+brokers start as local processes, the walkthrough's admin steps work against them, Ctrl-C
+stops everything, and the next start finds the same data."""
+
+import re
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Producer
+
+from conftest import BIN_DIR, ROOT, tool
+
+
+def start_up(data_dir, manifest=ROOT / "examples" / "cluster.yaml"):
+    return subprocess.Popen(
+        [tool("potok-operator"), "up", "-f", str(manifest), "--data-dir", str(data_dir),
+         "--broker-bin", str(BIN_DIR / "potok-broker")],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+
+
+def wait_for_bootstrap(process) -> str:
+    deadline = time.time() + 90
+    seen = []
+    while time.time() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if line.startswith("Bootstrap servers: "):
+            return line.split(": ", 1)[1].strip()
+    raise AssertionError("potok-operator up did not become ready:\n" + "".join(seen))
+
+
+def interrupt(process) -> str:
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, output
+    return output
+
+
+def port_free(address: str) -> bool:
+    host, port = address.split(":")
+    with socket.socket() as s:
+        return s.connect_ex((host, int(port))) != 0
+
+
+def run(*args):
+    result = subprocess.run([tool(args[0]), *args[1:]], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+@pytest.fixture
+def data_dir():
+    with tempfile.TemporaryDirectory(prefix="potok-up-") as tmp:
+        yield Path(tmp)
+
+
+def test_up_runs_the_example_cluster_and_stops_on_ctrl_c(data_dir):
+    process = start_up(data_dir)
+    try:
+        bootstrap = wait_for_bootstrap(process)
+        assert bootstrap == "127.0.0.1:9092,127.0.0.2:9092,127.0.0.3:9092"
+
+        assert run("kafka-topics", "--bootstrap-server", "127.0.0.1:9092", "--create", "--topic", "test",
+                   "--partitions", "3", "--replication-factor", "3") == "Created topic test.\n"
+        described = run("kafka-topics", "--bootstrap-server", "127.0.0.1:9092", "--describe", "--topic", "test")
+        rows = re.findall(r"Partition: (\d)\tLeader: (\d)\tReplicas: ([\d,]+)\tIsr: ([\d,]+)", described)
+        assert sorted(leader for _, leader, _, _ in rows) == ["1", "2", "3"]
+        run("kafka-configs", "--bootstrap-server", "127.0.0.1:9092", "--alter", "--entity-type", "topics",
+            "--entity-name", "test", "--add-config", "min.insync.replicas=2")
+        assert "min.insync.replicas=2" in run("kafka-topics", "--bootstrap-server", "127.0.0.1:9092",
+                                              "--describe", "--topic", "test")
+
+        producer = Producer({"bootstrap.servers": bootstrap, "acks": "all"})
+        for i in range(20):
+            producer.produce("test", value=f"record-{i}".encode())
+        assert producer.flush(30) == 0
+
+        second = subprocess.run([tool("potok-operator"), "up", "--data-dir", str(data_dir)],
+                                capture_output=True, text=True, timeout=30)
+        assert second.returncode == 1
+        assert "a cluster is already running from" in second.stderr
+    finally:
+        output = interrupt(process)
+    assert "Stopped." in output
+    assert all(port_free(a) for a in ["127.0.0.1:9092", "127.0.0.2:9092", "127.0.0.3:9092", "127.0.0.1:9093"])
+    assert (data_dir / "logs" / "potok-broker-0.log").exists()
+
+    # A second start reuses the data: the topic and its records are still there.
+    process = start_up(data_dir)
+    try:
+        bootstrap = wait_for_bootstrap(process)
+        out = subprocess.run(["kcat", "-b", bootstrap, "-C", "-t", "test", "-e", "-q", "-f", "%s\n"],
+                             capture_output=True, text=True, timeout=60).stdout
+        assert sorted(out.split()) == sorted(f"record-{i}" for i in range(20))
+    finally:
+        interrupt(process)
+
+
+def test_up_explains_a_bad_manifest(data_dir):
+    manifest = data_dir / "bad.yaml"
+    manifest.write_text((ROOT / "examples" / "cluster.yaml").read_text().replace(
+        "  coordinators:\n    replicas: 3", "  coordinators:\n    replicas: 2"))
+    result = subprocess.run([tool("potok-operator"), "up", "-f", str(manifest), "--data-dir", str(data_dir / "d")],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1
+    assert "spec.coordinators.replicas is 2; a Raft quorum needs an odd number of voters" in result.stderr
+    missing = subprocess.run([tool("potok-operator"), "up", "-f", str(data_dir / "nope.yaml")],
+                             capture_output=True, text=True, timeout=30)
+    assert missing.returncode == 1
+    assert "cannot read" in missing.stderr and "nope.yaml" in missing.stderr
