@@ -115,7 +115,7 @@ impl KafkaCluster {
             ));
         }
         let coordinators = self.spec.coordinators.replicas;
-        if coordinators == 0 || coordinators % 2 == 0 || coordinators > 7 {
+        if coordinators == 0 || coordinators.is_multiple_of(2) || coordinators > 7 {
             return Err(format!(
                 "spec.coordinators.replicas is {coordinators}; a Raft quorum needs an odd number of voters from 1 to 7 (3 or 5 in production)"
             ));
