@@ -146,7 +146,7 @@ impl Broker {
         loop {
             let _ = tokio::time::timeout(period, self.isr_changed.notified()).await;
             for partition in self.replicas.all() {
-                let Some(isr) = partition.wanted_isr(max_lag) else {
+                let Some(isr) = partition.wanted_isr(max_lag, std::time::Instant::now()) else {
                     continue;
                 };
                 tracing::info!(topic = %partition.topic, partition = partition.index, ?isr, "proposing ISR change");

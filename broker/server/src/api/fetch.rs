@@ -76,8 +76,12 @@ fn read_all(broker: &Broker, request: &FetchRequest, version: i16) -> (FetchResp
                 .check_epoch(fetch.current_leader_epoch)
                 .and_then(|()| {
                     if replica_id >= 0 {
-                        let fetched =
-                            partition.read_for_follower(replica_id, fetch.fetch_offset, limit)?;
+                        let fetched = partition.read_for_follower(
+                            replica_id,
+                            fetch.fetch_offset,
+                            limit,
+                            std::time::Instant::now(),
+                        )?;
                         if fetched.joins_isr {
                             broker.isr_changed.notify_one();
                         }

@@ -116,7 +116,11 @@ impl ReplicaManager {
                 };
                 let before = partition.role();
                 let epoch = partition.leader_epoch();
-                let after = partition.apply_assignment(assignment, config.min_insync_replicas);
+                let after = partition.apply_assignment(
+                    assignment,
+                    config.min_insync_replicas,
+                    std::time::Instant::now(),
+                );
                 if before != after || epoch != assignment.leader_epoch {
                     changed.push((partition, after));
                 }

@@ -137,17 +137,18 @@ impl Partition {
 
     /// Takes the leader, epoch, replicas and ISR of `assignment`. A new epoch as follower
     /// means the log may have diverged from the new leader's and must be checked first.
+    /// Time is passed in (here and below) so simulations can drive it.
     pub fn apply_assignment(
         &self,
         assignment: &PartitionImage,
         min_insync_replicas: usize,
+        now: Instant,
     ) -> Role {
         let log_end = self.log_end_offset();
         let mut state = self.state();
         let new_epoch = assignment.leader_epoch != state.leader_epoch;
         let leads = assignment.leader == self.node_id;
         if new_epoch && leads {
-            let now = Instant::now();
             state.followers = assignment
                 .replicas
                 .iter()
@@ -370,6 +371,7 @@ impl Partition {
         follower: i32,
         fetch_offset: i64,
         max_bytes: usize,
+        now: Instant,
     ) -> Result<FollowerFetch, ApiError> {
         self.check_leader()?;
         let log = self.log.read().expect("log lock poisoned");
@@ -392,7 +394,6 @@ impl Partition {
                 ),
             ));
         }
-        let now = Instant::now();
         let progress = state.followers.entry(follower).or_insert(FollowerProgress {
             log_end_offset: -1,
             last_caught_up: now,
@@ -430,12 +431,11 @@ impl Partition {
     /// The ISR this leader wants, when it differs from the committed one and was not
     /// proposed yet: followers that joined are added, followers that have not caught up
     /// within `max_lag` (`replica.lag.time.max.ms`) are dropped. The leader always stays.
-    pub fn wanted_isr(&self, max_lag: Duration) -> Option<Vec<i32>> {
+    pub fn wanted_isr(&self, max_lag: Duration, now: Instant) -> Option<Vec<i32>> {
         let mut state = self.state();
         if state.role(self.node_id) != Role::Leader {
             return None;
         }
-        let now = Instant::now();
         let wanted: Vec<i32> = state
             .replicas
             .iter()
