@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
-# Produce/consume benchmark: one potok-broker (release build) on loopback, driven by
-# librdkafka through bench/ (the rdkafka crate), beside this disk's sequential write rate
-# with fdatasync measured by dd in the same directory. Prints figures; asserts nothing.
+# Produce/consume benchmark: one potok-broker (release build) on loopback, then the
+# example cluster (3 coordinators, 3 brokers, `potok-operator up`) with replication factor
+# 3 and acks=all, driven by librdkafka through bench/ (the rdkafka crate), beside this
+# disk's sequential write rate with fdatasync measured by dd in the same directory; last,
+# the failover time after kill -9 of a partition leader. Prints figures; asserts nothing.
 # Needs cmake, libcurl4-openssl-dev, libssl-dev, libsasl2-dev and zlib1g-dev for librdkafka.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 records="${RECORDS:-500000}"
 
-cargo build --release -p potok-broker --bin potok-broker
+cargo build --release -p potok-broker --bin potok-broker -p potok-operator --bin potok-operator
 (cd bench && CARGO_TARGET_DIR=../target/bench cargo build --release)
 
 data=$(mktemp -d /var/tmp/potok-bench.XXXXXX)
-trap 'kill $broker 2>/dev/null || true; rm -rf "$data"' EXIT
+broker=
+operator=
+trap 'kill $broker $operator 2>/dev/null || true; wait; rm -rf "$data"' EXIT
 
 echo "== disk: dd 1 GiB, 1 MiB blocks, conv=fdatasync (in $data)"
 dd if=/dev/zero of="$data/dd.bin" bs=1M count=1024 conv=fdatasync 2>&1 | tail -1
@@ -28,3 +32,21 @@ sleep 1
 
 echo "== potok-broker, 1 broker, 1 KiB records, $records per run"
 target/bench/release/potok-bench --bootstrap-server 127.0.0.1:19092 --records "$records"
+kill "$broker"
+wait "$broker" || true
+broker=
+
+echo "== potok-operator up examples/cluster.yaml: 3 brokers, replication factor 3, min.insync.replicas=2"
+target/release/potok-operator up -f examples/cluster.yaml --data-dir "$data/cluster" >"$data/up.log" 2>&1 &
+operator=$!
+until grep -q "^Bootstrap servers:" "$data/up.log"; do
+    kill -0 "$operator" || { cat "$data/up.log"; exit 1; }
+    sleep 0.2
+done
+bootstrap=$(sed -n 's/^Bootstrap servers: //p' "$data/up.log")
+target/bench/release/potok-bench --bootstrap-server "$bootstrap" --records "$records" \
+    --replication-factor 3 --acks all
+
+echo "== failover: kill -9 of the leader during acks=all production (broker.session.timeout.ms=9000)"
+target/bench/release/potok-bench --bootstrap-server "$bootstrap" --replication-factor 3 \
+    --failover-kill "pkill -9 -f \"potok-broker-\$(({leader} - 1)).properties\""

@@ -15,6 +15,7 @@ FAST_FAILOVER = {
     "broker.session.timeout.ms": "3000",
     "broker.heartbeat.interval.ms": "500",
     "replica.lag.time.max.ms": "5000",
+    "leader.imbalance.check.interval.seconds": "2",
     "group.initial.rebalance.delay.ms": "0",
     "offsets.topic.num.partitions": "6",
     "offsets.topic.replication.factor": "3",

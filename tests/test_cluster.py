@@ -288,3 +288,68 @@ def test_a_killed_group_member_hands_its_partitions_over(cluster):
         for member in members:
             member.kill()
             member.wait()
+
+
+def test_committed_offsets_survive_the_group_coordinators_death(cluster):
+    run("kafka-topics", "--bootstrap-server", cluster.bootstrap, "--create", "--topic", "orders",
+        "--partitions", "2", "--replication-factor", "3")
+    producer = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all"})
+    for i in range(40):
+        producer.produce("orders", value=str(i).encode(), partition=i % 2)
+    assert producer.flush(30) == 0
+
+    consumer = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": "billing",
+                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    consumer.assign([TopicPartition("orders", 0, 0), TopicPartition("orders", 1, 0)])
+    consumed = 0
+    deadline = time.time() + 30
+    while consumed < 25 and time.time() < deadline:
+        message = consumer.poll(0.5)
+        if message is not None and not message.error():
+            consumed += 1
+    consumer.commit(asynchronous=False)
+    committed = {tp.partition: tp.offset for tp in consumer.committed(
+        [TopicPartition("orders", 0), TopicPartition("orders", 1)], timeout=10)}
+    consumer.close()
+    assert sum(committed.values()) == 25
+
+    admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
+    description = admin.describe_consumer_groups(["billing"])["billing"].result(10)
+    coordinator = description.coordinator.id
+    cluster.brokers[coordinator].kill()
+
+    survivors = ",".join(n.bootstrap for i, n in cluster.brokers.items() if i != coordinator)
+
+    def committed_after_failover():
+        fresh = Consumer({"bootstrap.servers": survivors, "group.id": "billing"})
+        try:
+            found = fresh.committed([TopicPartition("orders", 0), TopicPartition("orders", 1)], timeout=5)
+            return {tp.partition: tp.offset for tp in found}
+        finally:
+            fresh.close()
+
+    assert wait_until("a new coordinator serves the committed offsets",
+                      lambda: committed_after_failover() == committed, timeout=60)
+    out = run("kafka-consumer-groups", "--bootstrap-server", survivors, "--describe", "--group", "billing").stdout
+    for partition, offset in committed.items():
+        assert re.search(rf"billing\s+orders\s+{partition}\s+{offset}\s", out), out
+
+
+def test_a_stopping_broker_hands_its_leaderships_over_first(cluster):
+    create_replicated_topic(cluster)
+    leader = describe(cluster, "test")[0][0]
+    cluster.brokers[leader].stop()
+    # Without the controlled shutdown the quorum would notice only when the session lapses
+    # (3 s here); with it, leadership has moved by the time the process is gone.
+    rows = wait_until("leadership moved off the stopped broker",
+                      lambda: (r := describe(cluster, "test")) and all(l != leader for l, _, _ in r.values()) and r,
+                      timeout=1.5)
+    assert all(str(leader) not in isr for _, _, isr in rows.values())
+    assert "controlled shutdown: leadership handed to in-sync replicas" in cluster.brokers[leader].log_text()
+
+    cluster.brokers[leader].start()
+    wait_until("the broker rejoins every ISR",
+               lambda: all(len(isr) == 3 for _, _, isr in describe(cluster, "test").values()), timeout=60)
+    # Preferred-leader election (checked every 2 s here) gives partition 0 back to it.
+    wait_until("the preferred replica leads again",
+               lambda: describe(cluster, "test")[0][0] == leader, timeout=30)

@@ -83,6 +83,21 @@ def test_up_runs_the_example_cluster_and_stops_on_ctrl_c(data_dir):
             producer.produce("test", value=f"record-{i}".encode())
         assert producer.flush(30) == 0
 
+        # A node that dies is restarted, as Kubernetes restarts a pod.
+        subprocess.run(["pkill", "-9", "-f", "potok-broker-1.properties"], check=True)
+        line = ""
+        while "potok-broker-1 exited" not in line:
+            line = process.stdout.readline()
+            assert line, "potok-operator up ended instead of restarting the node"
+        assert "restarting it" in line
+        deadline = time.time() + 60
+        while time.time() < deadline and not all(
+            len(isr.split(",")) == 3 for isr in re.findall(r"Isr: ([\d,]+)", run(
+                "kafka-topics", "--bootstrap-server", "127.0.0.1:9092", "--describe", "--topic", "test"))):
+            time.sleep(0.5)
+        described = run("kafka-topics", "--bootstrap-server", "127.0.0.1:9092", "--describe", "--topic", "test")
+        assert all(len(isr.split(",")) == 3 for isr in re.findall(r"Isr: ([\d,]+)", described)), described
+
         second = subprocess.run([tool("potok-operator"), "up", "--data-dir", str(data_dir)],
                                 capture_output=True, text=True, timeout=30)
         assert second.returncode == 1

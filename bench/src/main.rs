@@ -16,7 +16,7 @@ use rdkafka::message::DeliveryResult;
 use rdkafka::producer::{BaseRecord, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
 
-#[derive(Parser)]
+#[derive(Parser, Clone)]
 #[command(about = "Produce/consume benchmark on librdkafka")]
 struct Args {
     #[arg(long, default_value = "localhost:9092")]
@@ -33,12 +33,28 @@ struct Args {
     /// Comma-separated acks settings to run: 1, all.
     #[arg(long, default_value = "1,all")]
     acks: String,
+    /// Measures failover instead: produces with acks=all, runs this shell command with
+    /// `{leader}` replaced by the partition leader's id (it should kill that broker), and
+    /// prints how long until the next acknowledged record.
+    #[arg(long)]
+    failover_kill: Option<String>,
 }
 
 /// Records the send time in each message's delivery opaque; the callback turns it into a latency.
 struct LatencyContext {
     latencies: std::sync::Mutex<Vec<u32>>,
     failures: std::sync::atomic::AtomicUsize,
+    acknowledged_at: std::sync::Mutex<Vec<Instant>>,
+}
+
+impl LatencyContext {
+    fn new(capacity: usize) -> LatencyContext {
+        LatencyContext {
+            latencies: std::sync::Mutex::new(Vec::with_capacity(capacity)),
+            failures: Default::default(),
+            acknowledged_at: std::sync::Mutex::new(Vec::with_capacity(capacity)),
+        }
+    }
 }
 
 impl ClientContext for LatencyContext {}
@@ -48,9 +64,14 @@ impl ProducerContext for LatencyContext {
 
     fn delivery(&self, result: &DeliveryResult<'_>, sent: Self::DeliveryOpaque) {
         if result.is_err() {
-            self.failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.failures
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return;
         }
+        self.acknowledged_at
+            .lock()
+            .expect("ack lock")
+            .push(Instant::now());
         let micros = sent.elapsed().as_micros().min(u32::MAX as u128) as u32;
         self.latencies.lock().expect("latency lock").push(micros);
     }
@@ -64,6 +85,9 @@ struct ProduceFigures {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let Some(command) = &args.failover_kill {
+        return failover(&args, command);
+    }
     for acks in args.acks.split(',') {
         let topic = format!("bench-acks-{acks}-{}", std::process::id());
         create_topic(&args, &topic)?;
@@ -126,10 +150,7 @@ fn produce(
     acks: &str,
     rate: Option<f64>,
 ) -> anyhow::Result<ProduceFigures> {
-    let context = LatencyContext {
-        latencies: std::sync::Mutex::new(Vec::with_capacity(args.records)),
-        failures: Default::default(),
-    };
+    let context = LatencyContext::new(args.records);
     let producer: ThreadedProducer<LatencyContext> = ClientConfig::new()
         .set("bootstrap.servers", &args.bootstrap_server)
         .set("acks", acks)
@@ -176,6 +197,82 @@ fn produce(
         records_per_second: args.records as f64 / elapsed,
         latencies,
     })
+}
+
+/// Produces 1,000 records/s with acks=all to a one-partition topic, kills its leader after
+/// three seconds and reports the time from the kill to the next acknowledgement (one that
+/// arrives more than 10 ms after the kill, so none already in flight counts).
+fn failover(args: &Args, kill_command: &str) -> anyhow::Result<()> {
+    let topic = format!("bench-failover-{}", std::process::id());
+    let one_partition = Args {
+        partitions: 1,
+        ..args.clone()
+    };
+    create_topic(&one_partition, &topic)?;
+    let producer: ThreadedProducer<LatencyContext> = ClientConfig::new()
+        .set("bootstrap.servers", &args.bootstrap_server)
+        .set("acks", "all")
+        .set("linger.ms", "1")
+        .set("message.timeout.ms", "120000")
+        .create_with_context(LatencyContext::new(100_000))
+        .context("cannot create producer")?;
+    let payload = vec![b'x'; args.record_size];
+    let started = Instant::now();
+    let mut killed_at = None;
+    let mut index = 0u64;
+    loop {
+        let due = started + Duration::from_millis(index);
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        if killed_at.is_none() && started.elapsed() > Duration::from_secs(3) {
+            let metadata = producer
+                .client()
+                .fetch_metadata(Some(&topic), Duration::from_secs(10))?;
+            let leader = metadata.topics()[0].partitions()[0].leader();
+            let command = kill_command.replace("{leader}", &leader.to_string());
+            println!("failover: killing leader {leader}: {command}");
+            let status = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(&command)
+                .status()?;
+            if !status.success() {
+                bail!("the kill command failed: {status}");
+            }
+            killed_at = Some(Instant::now());
+        }
+        let key = index.to_string();
+        let record = BaseRecord::with_opaque_to(&topic, Box::new(Instant::now()))
+            .key(&key)
+            .payload(&payload);
+        if producer.send(record).is_err() {
+            producer.poll(Duration::from_millis(1));
+        }
+        index += 1;
+        let Some(killed) = killed_at else {
+            continue;
+        };
+        let resumed = producer
+            .context()
+            .acknowledged_at
+            .lock()
+            .expect("ack lock")
+            .iter()
+            .copied()
+            .find(|at| *at > killed + Duration::from_millis(10));
+        if let Some(resumed) = resumed {
+            println!(
+                "failover: next acknowledged produce {:.2} s after kill -9 of the leader",
+                (resumed - killed).as_secs_f64()
+            );
+            break;
+        }
+        if killed.elapsed() > Duration::from_secs(120) {
+            bail!("no record was acknowledged within 120 s of the kill");
+        }
+    }
+    producer.flush(Duration::from_secs(120))?;
+    Ok(())
 }
 
 fn report(label: &str, figures: &ProduceFigures) {

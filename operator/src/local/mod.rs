@@ -1,6 +1,7 @@
 //! The local runtime, `potok-operator up`: the cluster of a `KafkaCluster` manifest as
 //! processes on this machine. Coordinators start first, then brokers; it waits until every
-//! node accepts connections, prints the bootstrap servers and supervises. Ctrl-C (or
+//! node accepts connections, prints the bootstrap servers and supervises, restarting a
+//! node that dies. Ctrl-C (or
 //! SIGTERM) stops brokers first, so their controlled shutdown still finds a quorum, then
 //! coordinators. Data stays in the data directory and the next `up` uses it again.
 
@@ -64,7 +65,7 @@ pub async fn up(options: UpOptions) -> anyhow::Result<()> {
     println!("Press Ctrl-C to stop.");
     let outcome = tokio::select! {
         _ = shutdown_signal() => Ok(()),
-        exited = supervisor.any_exit() => Err(exited),
+        crash_loop = supervisor.supervise() => Err(crash_loop),
     };
     println!("Stopping cluster {}...", plan.name);
     supervisor.stop_all().await;

@@ -1,6 +1,7 @@
 //! The node processes of a local cluster: started in their own process groups (so Ctrl-C
-//! reaches the operator alone and it decides the stopping order), logging to files, and
-//! stopped with SIGTERM, then SIGKILL if they hang.
+//! reaches the operator alone and it decides the stopping order), logging to files,
+//! restarted when they die (as Kubernetes restarts a pod), and stopped with SIGTERM, then
+//! SIGKILL if they hang.
 
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
@@ -16,10 +17,16 @@ use super::plan::{NodePlan, Role};
 
 /// How long a node gets to stop after SIGTERM before it is killed.
 const STOP_TIMEOUT: Duration = Duration::from_secs(30);
+/// Pause before a node that exited is started again.
+const RESTART_DELAY: Duration = Duration::from_secs(2);
+/// A node that exits this many times within `CRASH_LOOP_WINDOW` is not restarted again.
+const CRASH_LOOP_LIMIT: usize = 5;
+const CRASH_LOOP_WINDOW: Duration = Duration::from_secs(120);
 
 struct Running {
     node: NodePlan,
     child: Child,
+    exits: Vec<tokio::time::Instant>,
 }
 
 pub struct Supervisor {
@@ -36,6 +43,16 @@ impl Supervisor {
     }
 
     pub fn start(&mut self, node: &NodePlan) -> anyhow::Result<()> {
+        let child = self.spawn(node)?;
+        self.running.push(Running {
+            node: node.clone(),
+            child,
+            exits: Vec::new(),
+        });
+        Ok(())
+    }
+
+    fn spawn(&self, node: &NodePlan) -> anyhow::Result<Child> {
         let log = OpenOptions::new()
             .create(true)
             .append(true)
@@ -56,11 +73,7 @@ impl Supervisor {
                     self.binary.display()
                 )
             })?;
-        self.running.push(Running {
-            node: node.clone(),
-            child,
-        });
-        Ok(())
+        Ok(child)
     }
 
     /// Waits until every node accepts connections; fails when one exits or time runs out.
@@ -91,12 +104,36 @@ impl Supervisor {
         Ok(())
     }
 
-    /// Resolves when any node exits, describing which and where its log is.
-    pub async fn any_exit(&mut self) -> anyhow::Error {
+    /// Restarts nodes that exit; resolves only when one keeps exiting (a crash loop),
+    /// describing which and where its log is.
+    pub async fn supervise(&mut self) -> anyhow::Error {
         loop {
-            for running in &mut self.running {
-                if let Ok(Some(status)) = running.child.try_wait() {
-                    return exited(&running.node, status);
+            for index in 0..self.running.len() {
+                let Ok(Some(status)) = self.running[index].child.try_wait() else {
+                    continue;
+                };
+                let now = tokio::time::Instant::now();
+                let running = &mut self.running[index];
+                running.exits.retain(|at| now - *at < CRASH_LOOP_WINDOW);
+                running.exits.push(now);
+                if running.exits.len() >= CRASH_LOOP_LIMIT {
+                    return exited(&running.node, status).context(format!(
+                        "{} exited {CRASH_LOOP_LIMIT} times within {}s; not restarting it again",
+                        running.node.name,
+                        CRASH_LOOP_WINDOW.as_secs()
+                    ));
+                }
+                eprintln!(
+                    "{} exited ({status}); restarting it in {}s (log: {})",
+                    running.node.name,
+                    RESTART_DELAY.as_secs(),
+                    running.node.log_file.display()
+                );
+                tokio::time::sleep(RESTART_DELAY).await;
+                let node = self.running[index].node.clone();
+                match self.spawn(&node) {
+                    Ok(child) => self.running[index].child = child,
+                    Err(error) => return error,
                 }
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
