@@ -12,7 +12,9 @@ use crate::config::BrokerConfig;
 use crate::error::ApiError;
 use crate::group::store::OFFSETS_TOPIC;
 use crate::group::{self, GroupConfig, GroupCoordinator};
-use crate::metadata::{claim_log_dir, BrokerInfo, Controller, LocalController, MetadataImage};
+use crate::metadata::{
+    claim_log_dir, commands, BrokerInfo, Controller, LocalController, MetadataImage,
+};
 use crate::metrics::Metrics;
 use crate::quorum::{QuorumClient, RemoteController};
 use crate::replica::{Fetchers, Partition, ReplicaManager, Role};
@@ -184,13 +186,7 @@ impl Broker {
         loop {
             ticker.tick().await;
             let image = self.image();
-            let imbalanced = image.topics.values().flat_map(|t| &t.partitions).any(|p| {
-                p.replicas.first().is_some_and(|preferred| {
-                    p.leader != *preferred
-                        && p.isr.contains(preferred)
-                        && !image.fenced_brokers.contains(preferred)
-                })
-            });
+            let imbalanced = commands::elect_preferred_leaders(&mut (*image).clone()) > 0;
             // One broker (the one with the lowest live id) asks, so the quorum is not flooded.
             let asks = image
                 .live_brokers()

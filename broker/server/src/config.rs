@@ -111,6 +111,13 @@ impl Roles {
                 }
             }
         }
+        if !roles.broker && !roles.coordinator {
+            return Err(ConfigError::Invalid {
+                key: "process.roles".into(),
+                value: value.clone(),
+                reason: "no role given; use broker, coordinator or broker,coordinator".into(),
+            });
+        }
         Ok(roles)
     }
 }
@@ -171,7 +178,6 @@ fn controller_listener_names(properties: &BTreeMap<String, String>) -> Vec<Strin
 #[derive(Debug, Clone)]
 pub struct BrokerConfig {
     pub node_id: i32,
-    pub roles: Roles,
     /// The coordinators' addresses when this broker belongs to a cluster.
     pub quorum_voters: Option<Vec<String>>,
     pub listener: Listener,
@@ -232,7 +238,6 @@ impl BrokerConfig {
     pub fn from_properties(properties: BTreeMap<String, String>) -> Result<Self, ConfigError> {
         let node_id =
             parse_number(&properties, "node.id")?.ok_or(ConfigError::Missing("node.id"))?;
-        let roles = Roles::from_properties(&properties)?;
         let quorum_voters = if properties.contains_key("process.roles") {
             Some(quorum_voters(&properties)?.into_values().collect())
         } else {
@@ -273,7 +278,6 @@ impl BrokerConfig {
         };
         Ok(BrokerConfig {
             node_id,
-            roles,
             quorum_voters,
             listener,
             advertised_listener,
@@ -401,7 +405,7 @@ mod tests {
         ]);
         let config = BrokerConfig::from_properties(properties.clone()).unwrap();
         assert_eq!(
-            config.roles,
+            Roles::from_properties(&properties).unwrap(),
             Roles {
                 broker: true,
                 coordinator: true
