@@ -10,17 +10,26 @@ use kafka_protocol::error::ResponseError;
 use tokio::time::Instant;
 
 use super::command::{CommandOutcome, MetadataCommand};
-use super::rpc::{Request, Response, RpcClient};
+use super::rpc::{Request, Response, RpcClient, TcpTransport, Transport};
 use super::state_machine::VersionedImage;
 use crate::error::ApiError;
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 const RETRY_PAUSE: Duration = Duration::from_millis(100);
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Channel {
+    Requests,
+    Watch,
+}
+
 #[derive(Debug)]
 pub struct QuorumClient {
     voters: Vec<String>,
-    clients: Mutex<HashMap<String, Arc<RpcClient>>>,
+    transport: Arc<dyn Transport>,
+    /// One connection per coordinator for proposals and heartbeats, and another for image
+    /// watches: a long-polling watch must never hold up a heartbeat behind it.
+    clients: Mutex<HashMap<(String, Channel), Arc<RpcClient>>>,
     /// The coordinator believed to lead.
     leader: Mutex<Option<String>>,
 }
@@ -28,19 +37,24 @@ pub struct QuorumClient {
 impl QuorumClient {
     /// `voters` are the coordinators' `host:port` addresses.
     pub fn new(voters: Vec<String>) -> QuorumClient {
+        QuorumClient::with_transport(voters, Arc::new(TcpTransport))
+    }
+
+    pub fn with_transport(voters: Vec<String>, transport: Arc<dyn Transport>) -> QuorumClient {
         QuorumClient {
             voters,
+            transport,
             clients: Mutex::new(HashMap::new()),
             leader: Mutex::new(None),
         }
     }
 
-    fn client(&self, address: &str) -> Arc<RpcClient> {
+    fn client(&self, address: &str, channel: Channel) -> Arc<RpcClient> {
         self.clients
             .lock()
             .expect("client lock poisoned")
-            .entry(address.to_string())
-            .or_insert_with(|| Arc::new(RpcClient::new(address)))
+            .entry((address.to_string(), channel))
+            .or_insert_with(|| Arc::new(RpcClient::new(address, self.transport.clone())))
             .clone()
     }
 
@@ -58,7 +72,11 @@ impl QuorumClient {
                     next_voter += 1;
                     self.voters[next_voter % self.voters.len()].clone()
                 });
-            match self.client(&target).call(&request, REQUEST_TIMEOUT).await {
+            match self
+                .client(&target, Channel::Requests)
+                .call(&request, REQUEST_TIMEOUT)
+                .await
+            {
                 Ok(Response::NotLeader { leader }) => {
                     *self.leader.lock().expect("leader lock poisoned") = leader;
                 }
@@ -122,7 +140,7 @@ impl QuorumClient {
                 wait_ms: wait.as_millis() as u64,
             };
             match self
-                .client(voter)
+                .client(voter, Channel::Watch)
                 .call(&request, wait + REQUEST_TIMEOUT)
                 .await
             {

@@ -10,14 +10,14 @@ use std::time::Duration;
 use kafka_protocol::error::ResponseError;
 use openraft::error::{ClientWriteError, RaftError};
 use openraft::{BasicNode, SnapshotPolicy};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::command::{CommandOutcome, MetadataCommand};
 use super::log_store::LogStore;
 use super::network::Network;
-use super::rpc::{read_frame, write_frame, Request, Response};
+use super::rpc::{read_frame, write_frame, Request, Response, Stream, TcpTransport, Transport};
 use super::state_machine::{StateMachine, VersionedImage};
 use super::{NodeId, Raft};
 use crate::metadata::new_cluster_id;
@@ -44,9 +44,18 @@ pub struct Coordinator {
 }
 
 impl Coordinator {
-    /// Opens the quorum's storage and joins it. On a brand-new quorum every voter proposes
-    /// the same membership, so whichever is elected first starts the log.
+    /// Opens the quorum's storage and joins it over TCP.
     pub async fn start(config: CoordinatorConfig) -> anyhow::Result<Arc<Coordinator>> {
+        Coordinator::start_on(config, Arc::new(TcpTransport)).await
+    }
+
+    /// Opens the quorum's storage and joins it, reaching the other voters through
+    /// `transport`. On a brand-new quorum every voter proposes the same membership, so
+    /// whichever is elected first starts the log. Keeping brokers' leases starts here too.
+    pub async fn start_on(
+        config: CoordinatorConfig,
+        transport: Arc<dyn Transport>,
+    ) -> anyhow::Result<Arc<Coordinator>> {
         let dir = config.data_dir.join("__cluster_metadata-0");
         let log = LogStore::open(&dir)?;
         let (state_machine, images) = StateMachine::open(&dir)?;
@@ -63,7 +72,7 @@ impl Coordinator {
         let raft = Raft::new(
             config.node_id,
             Arc::new(raft_config),
-            Network,
+            Network { transport },
             log,
             state_machine,
         )
@@ -78,13 +87,15 @@ impl Coordinator {
                 tracing::debug!("quorum already initialized elsewhere: {e}");
             }
         }
-        Ok(Arc::new(Coordinator {
+        let coordinator = Arc::new(Coordinator {
             config,
             raft,
             images,
             leases: Mutex::new(HashMap::new()),
             leading_term: Mutex::new(None),
-        }))
+        });
+        tokio::spawn(coordinator.clone().keep_leases());
+        Ok(coordinator)
     }
 
     /// The committed image as this node has applied it.
@@ -99,12 +110,14 @@ impl Coordinator {
 
     /// Serves the quorum protocol until the task is dropped.
     pub async fn serve(self: Arc<Self>, listener: TcpListener) {
-        tokio::spawn(self.clone().keep_leases());
         loop {
             match listener.accept().await {
                 Ok((stream, peer)) => {
                     let coordinator = self.clone();
                     tokio::spawn(async move {
+                        if let Err(e) = stream.set_nodelay(true) {
+                            tracing::debug!(%peer, "quorum connection: {e}");
+                        }
                         if let Err(e) = coordinator.serve_connection(stream).await {
                             tracing::debug!(%peer, "quorum connection closed: {e}");
                         }
@@ -124,9 +137,9 @@ impl Coordinator {
         }
     }
 
-    async fn serve_connection(&self, mut stream: TcpStream) -> std::io::Result<()> {
-        stream.set_nodelay(true)?;
-        while let Some(request) = read_frame::<Request>(&mut stream).await? {
+    /// Answers requests on one connection until the peer closes it.
+    pub async fn serve_connection(&self, mut stream: impl Stream) -> std::io::Result<()> {
+        while let Some(request) = read_frame::<Request, _>(&mut stream).await? {
             let response = self.handle(request).await;
             write_frame(&mut stream, &response).await?;
         }
@@ -223,11 +236,15 @@ impl Coordinator {
 
     /// While leading: names the cluster once, and fences brokers whose lease lapsed. A new
     /// leader first grants every broker a full session, since it has seen no heartbeats yet.
+    /// Ends when Raft stops.
     async fn keep_leases(self: Arc<Self>) {
         let mut ticker = tokio::time::interval(Duration::from_millis(250));
         loop {
             ticker.tick().await;
             let metrics = self.raft.metrics().borrow().clone();
+            if metrics.running_state.is_err() {
+                return;
+            }
             if metrics.current_leader != Some(self.config.node_id) {
                 continue;
             }

@@ -12,11 +12,13 @@ use openraft::raft::{
     VoteRequest, VoteResponse,
 };
 
-use super::rpc::{Request, Response, RpcClient};
+use super::rpc::{Request, Response, RpcClient, Transport};
 use super::{Node, NodeId, TypeConfig};
 
-#[derive(Debug, Default)]
-pub struct Network;
+#[derive(Debug)]
+pub struct Network {
+    pub transport: Arc<dyn Transport>,
+}
 
 impl RaftNetworkFactory<TypeConfig> for Network {
     type Network = Peer;
@@ -24,7 +26,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
     async fn new_client(&mut self, target: NodeId, node: &Node) -> Peer {
         Peer {
             target,
-            client: Arc::new(RpcClient::new(node.addr.clone())),
+            client: Arc::new(RpcClient::new(node.addr.clone(), self.transport.clone())),
         }
     }
 }

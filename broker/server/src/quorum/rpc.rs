@@ -1,7 +1,10 @@
 //! The coordinators' wire protocol: one JSON message per frame (a 4-byte big-endian length
 //! first), request and response in turn on a connection. Raft's own RPCs travel between
 //! coordinators; brokers propose metadata changes, renew their leases and follow the image.
+//! Connections are opened through a [`Transport`]: TCP, or a simulated network in tests.
 
+use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use openraft::error::{InstallSnapshotError, RaftError};
@@ -11,12 +14,12 @@ use openraft::raft::{
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::command::{CommandOutcome, MetadataCommand};
 use super::{NodeId, TypeConfig};
-use crate::metadata::MetadataImage;
+use crate::metadata::{BoxFuture, MetadataImage};
 
 /// Frames above this are a broken peer, not a message (snapshots are far smaller).
 const MAX_FRAME: usize = 64 * 1024 * 1024;
@@ -63,7 +66,36 @@ pub enum Response {
     },
 }
 
-pub async fn write_frame(stream: &mut TcpStream, message: &impl Serialize) -> std::io::Result<()> {
+/// A byte stream to a coordinator.
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
+/// How connections to coordinators are opened.
+pub trait Transport: Send + Sync + fmt::Debug + 'static {
+    fn connect<'a>(&'a self, address: &'a str) -> BoxFuture<'a, std::io::Result<Box<dyn Stream>>>;
+}
+
+/// Plain TCP, with Nagle off: quorum messages are small and latency-bound.
+#[derive(Debug, Default)]
+pub struct TcpTransport;
+
+impl Transport for TcpTransport {
+    fn connect<'a>(&'a self, address: &'a str) -> BoxFuture<'a, std::io::Result<Box<dyn Stream>>> {
+        Box::pin(async move {
+            let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(address))
+                .await
+                .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
+            stream.set_nodelay(true)?;
+            Ok(Box::new(stream) as Box<dyn Stream>)
+        })
+    }
+}
+
+pub async fn write_frame<S: AsyncWrite + Unpin + ?Sized>(
+    stream: &mut S,
+    message: &impl Serialize,
+) -> std::io::Result<()> {
     let body = serde_json::to_vec(message).map_err(std::io::Error::other)?;
     let length = u32::try_from(body.len()).map_err(std::io::Error::other)?;
     let mut frame = Vec::with_capacity(body.len() + 4);
@@ -73,7 +105,9 @@ pub async fn write_frame(stream: &mut TcpStream, message: &impl Serialize) -> st
 }
 
 /// Reads one frame; `None` when the peer closed the connection between frames.
-pub async fn read_frame<T: DeserializeOwned>(stream: &mut TcpStream) -> std::io::Result<Option<T>> {
+pub async fn read_frame<T: DeserializeOwned, S: AsyncRead + Unpin + ?Sized>(
+    stream: &mut S,
+) -> std::io::Result<Option<T>> {
     let length = match stream.read_u32().await {
         Ok(length) => length as usize,
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
@@ -92,16 +126,25 @@ pub async fn read_frame<T: DeserializeOwned>(stream: &mut TcpStream) -> std::io:
 }
 
 /// A connection to one coordinator, reopened after any failure.
-#[derive(Debug)]
 pub struct RpcClient {
     address: String,
-    stream: tokio::sync::Mutex<Option<TcpStream>>,
+    transport: Arc<dyn Transport>,
+    stream: tokio::sync::Mutex<Option<Box<dyn Stream>>>,
+}
+
+impl fmt::Debug for RpcClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RpcClient")
+            .field("address", &self.address)
+            .finish()
+    }
 }
 
 impl RpcClient {
-    pub fn new(address: impl Into<String>) -> RpcClient {
+    pub fn new(address: impl Into<String>, transport: Arc<dyn Transport>) -> RpcClient {
         RpcClient {
             address: address.into(),
+            transport,
             stream: tokio::sync::Mutex::new(None),
         }
     }
@@ -115,12 +158,7 @@ impl RpcClient {
         let mut slot = self.stream.lock().await;
         let exchange = async {
             if slot.is_none() {
-                let stream =
-                    tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&self.address))
-                        .await
-                        .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
-                stream.set_nodelay(true)?;
-                *slot = Some(stream);
+                *slot = Some(self.transport.connect(&self.address).await?);
             }
             let stream = slot.as_mut().expect("connected above");
             write_frame(stream, request).await?;
