@@ -14,7 +14,7 @@ import pytest
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from cluster import Cluster, wait_until
+from cluster import Cluster, Node, wait_until
 from conftest import tool
 
 
@@ -173,6 +173,8 @@ def test_two_brokers_down_refuses_acks_all_then_recovers(cluster):
     create_replicated_topic(cluster, partitions=1)
     leader = describe(cluster, "test")[0][0]
     others = [i for i in cluster.brokers if i != leader]
+    run("kafka-topics", "--bootstrap-server", cluster.bootstrap, "--create", "--topic", "solo",
+        "--replica-assignment", str(others[0]))
     for i in others:
         cluster.brokers[i].stop()
     wait_until("the ISR shrinks to the leader",
@@ -180,6 +182,10 @@ def test_two_brokers_down_refuses_acks_all_then_recovers(cluster):
     under = run("kafka-topics", "--bootstrap-server", cluster.brokers[leader].bootstrap, "--describe",
                 "--under-min-isr-partitions").stdout
     assert "Topic: test\tPartition: 0" in under
+    unavailable = run("kafka-topics", "--bootstrap-server", cluster.brokers[leader].bootstrap, "--describe",
+                      "--unavailable-partitions").stdout
+    assert "Topic: solo\tPartition: 0\tLeader: none" in unavailable, unavailable
+    assert "Topic: test" not in unavailable
 
     producer = Producer({"bootstrap.servers": cluster.brokers[leader].bootstrap, "acks": "all",
                          "retries": 0, "message.timeout.ms": 5000})
@@ -353,3 +359,24 @@ def test_a_stopping_broker_hands_its_leaderships_over_first(cluster):
     # Preferred-leader election (checked every 2 s here) gives partition 0 back to it.
     wait_until("the preferred replica leads again",
                lambda: describe(cluster, "test")[0][0] == leader, timeout=30)
+
+
+def test_a_node_pointed_at_another_nodes_data_refuses_to_start(cluster):
+    foreign = cluster.root / "foreign"
+    foreign.mkdir()
+    (foreign / "meta.properties").write_text("version=1\ncluster.id=AAAAAAAAAAAAAAAAAAAAAA\nnode.id=4\n")
+    intruder = Node(cluster, 4, "broker")
+    intruder.log_dir = foreign
+    intruder.start(wait=False)
+    assert intruder.process.wait(timeout=60) != 0
+    assert re.search(r"belongs to node.id 4 of cluster AAAAAAAAAAAAAAAAAAAAAA, but this node is node.id 4 "
+                     r"of cluster [A-Za-z0-9_-]{22}; point log.dirs at this node's own directory",
+                     intruder.log_text()), intruder.log_text()
+
+    # A coordinator restarted on another coordinator's directory is refused as well.
+    third = cluster.coordinators[103]
+    third.stop()
+    third.log_dir = cluster.coordinators[102].log_dir
+    third.start(wait=False)
+    assert third.process.wait(timeout=60) != 0
+    assert "belongs to node.id 102" in third.log_text()

@@ -98,6 +98,15 @@ async fn start_coordinator(
         .with_context(|| format!("cannot listen on {address} (the controller listener)"))?;
     tracing::info!(%address, node_id, "coordinator started");
     tokio::spawn(coordinator.clone().serve(socket));
+    let claiming = coordinator.clone();
+    tokio::spawn(async move {
+        // Another cluster's data must not take part in this quorum: stop at once.
+        if let Err(error) = claiming.claim_data_dir().await {
+            tracing::error!("{error:#}");
+            claiming.shutdown().await;
+            std::process::exit(1);
+        }
+    });
     Ok(coordinator)
 }
 

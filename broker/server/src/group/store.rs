@@ -40,6 +40,9 @@ pub fn partition_for(group: &str, partitions: i32) -> i32 {
 /// Creates `__consumer_offsets` on first use, as Kafka does; returns its partition count.
 pub async fn ensure_topic(broker: &Broker) -> Result<i32, ApiError> {
     if let Some(topic) = broker.image().topics.get(OFFSETS_TOPIC) {
+        // Another request may have just created it: make sure its partitions are open
+        // and replayed here before anyone is pointed at this broker.
+        broker.sync_metadata();
         return Ok(topic.partitions.len() as i32);
     }
     let number = |key: &str, default: i64| {
@@ -85,7 +88,8 @@ pub fn home_partition(broker: &Broker, group: &str) -> Option<i32> {
 }
 
 /// Whether this broker coordinates `group`: it leads the group's home partition and has
-/// replayed it. Clients told NOT_COORDINATOR look the coordinator up again.
+/// replayed it. Clients told NOT_COORDINATOR look the coordinator up again; told
+/// COORDINATOR_LOAD_IN_PROGRESS, they retry here.
 pub fn check_coordinator(broker: &Broker, group: &str) -> Result<(), ResponseError> {
     let index = home_partition(broker, group).ok_or(ResponseError::CoordinatorNotAvailable)?;
     let leads = broker
@@ -93,7 +97,16 @@ pub fn check_coordinator(broker: &Broker, group: &str) -> Result<(), ResponseErr
         .get(OFFSETS_TOPIC, index)
         .is_some_and(|p| p.role() == Role::Leader);
     if leads && broker.groups.is_loaded(index) {
-        Ok(())
+        return Ok(());
+    }
+    let elected_here = broker
+        .image()
+        .topics
+        .get(OFFSETS_TOPIC)
+        .and_then(|topic| topic.partitions.get(index as usize))
+        .is_some_and(|partition| partition.leader == broker.config.node_id);
+    if elected_here {
+        Err(ResponseError::CoordinatorLoadInProgress)
     } else {
         Err(ResponseError::NotCoordinator)
     }

@@ -208,7 +208,8 @@ pub fn claim_log_dir(log_dir: &Path, cluster_id: &str, node_id: i32) -> std::io:
     write_meta_properties(log_dir, cluster_id, node_id)
 }
 
-fn read_meta_properties(log_dir: &Path) -> std::io::Result<Option<(String, i32)>> {
+/// The cluster id and node id `log_dir` belongs to, if it was claimed.
+pub fn read_meta_properties(log_dir: &Path) -> std::io::Result<Option<(String, i32)>> {
     let text = match std::fs::read_to_string(log_dir.join(META_PROPERTIES)) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),

@@ -20,7 +20,7 @@ use super::network::Network;
 use super::rpc::{read_frame, write_frame, Request, Response, Stream, TcpTransport, Transport};
 use super::state_machine::{StateMachine, VersionedImage};
 use super::{NodeId, Raft};
-use crate::metadata::new_cluster_id;
+use crate::metadata::{claim_log_dir, new_cluster_id, read_meta_properties};
 
 /// How a coordinator is set up; from `node.id`, `controller.quorum.voters` and `log.dirs`.
 #[derive(Debug, Clone)]
@@ -56,6 +56,14 @@ impl Coordinator {
         config: CoordinatorConfig,
         transport: Arc<dyn Transport>,
     ) -> anyhow::Result<Arc<Coordinator>> {
+        if let Some((cluster_id, node_id)) = read_meta_properties(&config.data_dir)? {
+            anyhow::ensure!(
+                node_id as u64 == config.node_id,
+                "{} belongs to node.id {node_id} of cluster {cluster_id}, but this coordinator is node.id {}; point log.dirs at this node's own directory",
+                config.data_dir.display(),
+                config.node_id
+            );
+        }
         let dir = config.data_dir.join("__cluster_metadata-0");
         let log = LogStore::open(&dir)?;
         let (state_machine, images) = StateMachine::open(&dir)?;
@@ -96,6 +104,20 @@ impl Coordinator {
         });
         tokio::spawn(coordinator.clone().keep_leases());
         Ok(coordinator)
+    }
+
+    /// Waits until the quorum names its cluster, then claims the data directory for it
+    /// (`meta.properties`); fails when the directory belongs to another cluster.
+    pub async fn claim_data_dir(&self) -> anyhow::Result<()> {
+        let mut images = self.images.clone();
+        let named = images
+            .wait_for(|latest| !latest.image.cluster_id.is_empty())
+            .await?
+            .image
+            .cluster_id
+            .clone();
+        claim_log_dir(&self.config.data_dir, &named, self.config.node_id as i32)?;
+        Ok(())
     }
 
     /// The committed image as this node has applied it.
