@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use potok_ksql::conformance::case::parse_case_file;
+use potok_ksql::conformance::rest_run::run_rest;
 use potok_ksql::conformance::run::{run, Verdict};
 
 /// Files every case of which (in the supported formats) must pass.
@@ -32,13 +33,25 @@ struct Tally {
     crashed: usize,
 }
 
+/// The case files of `qtt/` then `rqtt/`, each sorted.
 fn case_files(directory: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(directory.join("qtt"))
-        .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
-    files.retain(|path| path.extension().is_some_and(|e| e == "json"));
-    files.sort();
-    files
+    let mut all = Vec::new();
+    for kind in ["qtt", "rqtt"] {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(directory.join(kind))
+            .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        files.retain(|path| path.extension().is_some_and(|e| e == "json"));
+        files.sort();
+        all.extend(files);
+    }
+    all
+}
+
+/// Whether `path` holds REST cases.
+fn is_rest(path: &Path) -> bool {
+    path.parent()
+        .and_then(|p| p.file_name())
+        .is_some_and(|name| name == "rqtt")
 }
 
 fn run_file(path: &Path, total: &mut Tally, every_failure: bool) -> Tally {
@@ -66,7 +79,8 @@ fn run_file(path: &Path, total: &mut Tally, every_failure: bool) -> Tally {
     let mut first_failure: Option<String> = None;
     let mut skip_reasons: Vec<String> = Vec::new();
     for case in &cases {
-        match std::panic::catch_unwind(|| run(case)) {
+        let rest = is_rest(path);
+        match std::panic::catch_unwind(|| if rest { run_rest(case) } else { run(case) }) {
             Ok(Verdict::Passed) => tally.passed += 1,
             Ok(Verdict::Failed(difference)) => {
                 tally.failed += 1;

@@ -37,6 +37,8 @@ pub struct Case {
     pub enabled: bool,
     /// The format this expansion of the case runs with, if it lists formats.
     pub format: Option<String>,
+    /// REST cases: one expected response per statement.
+    pub responses: Vec<Json>,
 }
 
 /// Why a file could not be read.
@@ -172,8 +174,14 @@ fn one_case(case: &Json, format: Option<&str>) -> Case {
         outputs: records(case, "outputs"),
         expected_error: case
             .pointer("/expectedException/message")
+            .or_else(|| case.pointer("/expectedError/message"))
             .and_then(Json::as_str)
             .map(str::to_string),
+        responses: case
+            .get("responses")
+            .and_then(Json::as_array)
+            .cloned()
+            .unwrap_or_default(),
         expected_sources: expected_sources(case),
         enabled: case.get("enabled").and_then(Json::as_bool).unwrap_or(true),
         format: format.map(str::to_string),

@@ -118,6 +118,12 @@ impl MemoryCluster {
         );
     }
 
+    /// The current rows of the table `name`, from the query that materializes it.
+    pub fn materialized(&self, name: &str) -> Option<Vec<crate::engine::OutputRow>> {
+        let query = self.queries.values().find(|q| q.sink.name == name)?;
+        query.pipeline.materialized()?.ok()
+    }
+
     /// Runs every query over the records it has not read, until all are caught up.
     pub fn pump(&mut self) {
         loop {

@@ -28,7 +28,7 @@ pub enum Verdict {
 /// Formats that need a schema registry, which cases are skipped for.
 const REGISTRY_FORMATS: &[&str] = &["AVRO", "PROTOBUF", "JSON_SR", "PROTOBUF_NOSR"];
 
-fn needs_registry(case: &Case) -> Option<&'static str> {
+pub(super) fn needs_registry(case: &Case) -> Option<&'static str> {
     let text = case.statements.join(" ").to_uppercase();
     REGISTRY_FORMATS
         .iter()
@@ -108,7 +108,7 @@ fn execute_all(
 }
 
 /// The test driver, like ksqlDB's, provides the topic a CREATE STREAM / TABLE declares.
-fn create_declared_topic(statement: &Statement, cluster: &mut MemoryCluster) {
+pub(super) fn create_declared_topic(statement: &Statement, cluster: &mut MemoryCluster) {
     let Statement::CreateSource(create) = statement else {
         return;
     };
@@ -128,7 +128,11 @@ fn source_of<'e>(engine: &'e Engine, topic: &str) -> Option<&'e Source> {
     engine.catalog.sources().find(|s| s.topic == topic)
 }
 
-fn produce_inputs(case: &Case, engine: &Engine, cluster: &mut MemoryCluster) -> Result<(), String> {
+pub(super) fn produce_inputs(
+    case: &Case,
+    engine: &Engine,
+    cluster: &mut MemoryCluster,
+) -> Result<(), String> {
     for input in &case.inputs {
         let (key, value) = match source_of(engine, &input.topic) {
             Some(source) => (
@@ -236,7 +240,7 @@ fn value_to_json(value: &Value) -> Json {
 }
 
 /// JSON equality with numbers compared by value (`1` equals `1.0`).
-fn same_json(expected: &Json, actual: &Json) -> bool {
+pub(super) fn same_json(expected: &Json, actual: &Json) -> bool {
     match (expected, actual) {
         (Json::Number(e), Json::Number(a)) => match (e.as_f64(), a.as_f64()) {
             (Some(e), Some(a)) => e == a || (e - a).abs() <= 1e-9 * e.abs().max(a.abs()),

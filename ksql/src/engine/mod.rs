@@ -85,6 +85,33 @@ impl Pipeline {
         }
     }
 
+    /// The rows a client sees for one record, each marked when it is a tombstone: a table's
+    /// deleted row shows with its key and NULL values, as ksqlDB's push queries show it;
+    /// rows a filter or HAVING drops are simply not sent.
+    pub fn client_rows(&mut self, record: &SourceRecord) -> Result<Vec<(Row, bool)>, EvalError> {
+        let deleting = record.value.is_none()
+            && self.plan.source_kind == SourceKind::Table
+            && matches!(self.plan.shape, Shape::Project);
+        let mut rows = Vec::new();
+        for output in self.process(record)? {
+            match output.value {
+                Some(values) => rows.push((values, false)),
+                None if deleting => {
+                    let row = null_row(record, self.plan.value_columns);
+                    let values = self
+                        .plan
+                        .output
+                        .iter()
+                        .map(|column| column.expr.eval(&row))
+                        .collect::<Result<Row, _>>()?;
+                    rows.push((values, true));
+                }
+                None => {}
+            }
+        }
+        Ok(rows)
+    }
+
     /// The aggregation state changed since the last call, as changelog entries (none for a
     /// projection, which keeps no state).
     pub fn drain_changes(&mut self) -> Vec<StateChange> {

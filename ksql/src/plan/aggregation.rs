@@ -15,7 +15,7 @@ use crate::value::Value;
 
 use super::naming::{check_alias, natural_name, GeneratedNames};
 use super::projection::{expand, Selected};
-use super::rewrite::{rewrite, unqualified, visit};
+use super::rewrite::{rewrite, unqualified, visit, window_bound_in, window_bounds_misplaced};
 use super::{AggregateCall, AggregatePlan, OutputColumn, PlanError, Target, WindowSpec};
 
 /// Kafka Streams' default window retention, from which the default grace period derives.
@@ -113,6 +113,9 @@ fn plan_call(call: &Expr, scope: &Scope) -> Result<AggregateCall, PlanError> {
     let Expr::Function { name, args, star } = call else {
         return Err(PlanError(format!("{call} is not an aggregate call")));
     };
+    if let Some(bound) = args.iter().find_map(window_bound_in) {
+        return Err(window_bounds_misplaced(bound));
+    }
     if args.iter().any(contains_aggregate) {
         return Err(PlanError(format!(
             "Aggregate functions can not be nested: {call}"
@@ -149,19 +152,19 @@ pub(super) fn plan(
     target: Target<'_>,
 ) -> Result<(AggregatePlan, Vec<OutputColumn>), PlanError> {
     let selected = expand(&query.select, source, alias, target)?;
-    if query.group_by.is_empty() {
+    // A push query may aggregate everything into one group; a persistent query needs a key.
+    if query.group_by.is_empty() && target != Target::Client {
         let calls = aggregate_calls(&selected, query.having.as_ref());
         let shown: Vec<String> = calls.iter().map(|c| c.to_string()).collect();
+        let statement = match target {
+            Target::Sink {
+                kind: SourceKind::Table,
+                ..
+            } => "CREATE TABLE AS SELECT",
+            _ => "CREATE STREAM AS SELECT",
+        };
         return Err(PlanError(format!(
-            "{} statement does not support aggregate function [{}] without a GROUP BY clause.",
-            match target {
-                Target::Sink {
-                    kind: SourceKind::Table,
-                    ..
-                } => "CREATE TABLE AS SELECT",
-                Target::Sink { .. } => "CREATE STREAM AS SELECT",
-                Target::Client => "SELECT",
-            },
+            "{statement} statement does not support aggregate function [{}] without a GROUP BY clause.",
             shown.join(", ")
         )));
     }

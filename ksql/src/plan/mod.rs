@@ -121,6 +121,28 @@ impl QueryPlan {
     }
 }
 
+impl QueryPlan {
+    /// The result's columns as a query header names them (`` `ID` STRING KEY, `N` BIGINT ``);
+    /// a pull query marks the columns that select its table's key columns.
+    pub fn header_schema(&self, mark_keys: bool, key_columns: usize) -> String {
+        self.output
+            .iter()
+            .map(|column| {
+                let sql_type = column
+                    .expr
+                    .sql_type
+                    .clone()
+                    .unwrap_or(crate::types::SqlType::String);
+                let is_key =
+                    matches!(column.expr.node, crate::expr::Node::Column(i) if i < key_columns);
+                let marker = if mark_keys && is_key { " KEY" } else { "" };
+                format!("`{}` {sql_type}{marker}", column.name)
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 /// Plans `query` over the catalog for `target`.
 pub fn plan_query(
     query: &Query,
@@ -129,6 +151,25 @@ pub fn plan_query(
 ) -> Result<QueryPlan, PlanError> {
     let (source, alias) = single_source(&query.from, catalog)?;
     let scope = source_scope(source, &alias);
+    if source.window.is_none() {
+        if let Some(bound) = query
+            .where_clause
+            .as_ref()
+            .and_then(rewrite::window_bound_in)
+        {
+            return Err(PlanError(format!(
+                "Error in WHERE expression: Unknown column {bound}."
+            )));
+        }
+        let misplaced = query
+            .group_by
+            .iter()
+            .chain(&query.partition_by)
+            .find_map(rewrite::window_bound_in);
+        if let Some(bound) = misplaced {
+            return Err(rewrite::window_bounds_misplaced(bound));
+        }
+    }
     let filter = match &query.where_clause {
         Some(condition) => Some(compile(condition, &scope, Clause::Where)?),
         None => None,

@@ -173,3 +173,25 @@ pub(super) fn unqualified(expr: &Expr) -> Expr {
         _ => None,
     })
 }
+
+/// The first window bound (`WINDOWSTART` / `WINDOWEND`) `expr` refers to, if any.
+pub(super) fn window_bound_in(expr: &Expr) -> Option<&'static str> {
+    let mut found = None;
+    visit(expr, &mut |e| {
+        if let Expr::Column { name, .. } = e {
+            for bound in ["WINDOWSTART", "WINDOWEND"] {
+                if found.is_none() && name.name == bound {
+                    found = Some(bound);
+                }
+            }
+        }
+    });
+    found
+}
+
+/// ksqlDB's refusal of window bounds outside a windowed aggregation's SELECT.
+pub(super) fn window_bounds_misplaced(bound: &str) -> super::PlanError {
+    super::PlanError(format!(
+        "Window bounds column {bound} can only be used in the SELECT clause of windowed aggregations"
+    ))
+}

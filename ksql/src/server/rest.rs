@@ -106,7 +106,7 @@ fn streamed(
     content_type: &'static str,
     first: String,
     stream: QueryStream,
-    row: fn(&[Value]) -> String,
+    row: fn(&[Value], bool) -> String,
     end: fn(bool) -> String,
 ) -> Response {
     let body = futures_util::stream::unfold(
@@ -117,9 +117,9 @@ fn streamed(
             }
             let mut stream = stream?;
             let chunk = match stream.rows.recv().await {
-                Some(Ok(values)) => {
-                    let json: Vec<Value> = values.iter().map(value_to_json).collect();
-                    row(&json)
+                Some(Ok(answer)) => {
+                    let json: Vec<Value> = answer.values.iter().map(value_to_json).collect();
+                    row(&json, answer.tombstone)
                 }
                 Some(Err(error)) => {
                     let message = json!({ "errorMessage": { "@type": "generic_error", "error_code": 50000, "message": error } });
@@ -159,7 +159,14 @@ async fn query(State(server): State<Arc<KsqlServer>>, body: Bytes) -> Response {
         "application/json",
         format!("[{header}"),
         stream,
-        |columns| format!(",\n{}", json!({ "row": { "columns": columns } })),
+        |columns, tombstone| {
+            let row = if tombstone {
+                json!({ "row": { "columns": columns, "tombstone": true } })
+            } else {
+                json!({ "row": { "columns": columns } })
+            };
+            format!(",\n{row}")
+        },
         |limited| {
             if limited {
                 format!(",\n{}]\n", json!({ "finalMessage": "Limit Reached" }))
@@ -197,7 +204,7 @@ async fn query_stream(
             DELIMITED,
             format!("{metadata}\n"),
             stream,
-            |columns| format!("{}\n", Value::Array(columns.to_vec())),
+            |columns, _| format!("{}\n", Value::Array(columns.to_vec())),
             |_| String::new(),
         )
     } else {
@@ -205,7 +212,7 @@ async fn query_stream(
             "application/json",
             format!("[{metadata}"),
             stream,
-            |columns| format!(",{}", Value::Array(columns.to_vec())),
+            |columns, _| format!(",{}", Value::Array(columns.to_vec())),
             |_| "]".into(),
         )
     }

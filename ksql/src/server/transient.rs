@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::catalog::Source;
 use crate::codec::{decode, split_windowed_key, RawRecord};
-use crate::engine::{OutputRow, Pipeline, SourceRecord};
+use crate::engine::{Pipeline, SourceRecord};
 use crate::executor::KsqlError;
 use crate::parser::ast::{Query, SourceKind, Statement};
 use crate::parser::{parse, split_statements};
@@ -26,7 +26,14 @@ use super::statements::{StatementFailure, BAD_STATEMENT};
 use super::KsqlServer;
 
 /// Rows a query sends, or the error that ended it.
-pub type RowResult = Result<Vec<Value>, String>;
+pub type RowResult = Result<QueryRow, String>;
+
+/// One row of a query's answer; a tombstone is a table's deleted row (key, NULL values).
+#[derive(Debug, Clone)]
+pub struct QueryRow {
+    pub values: Vec<Value>,
+    pub tombstone: bool,
+}
 
 /// A query being answered.
 pub struct QueryStream {
@@ -199,7 +206,11 @@ impl KsqlServer {
                 .await
                 .map_err(|e| failure(text, e))?;
             tokio::spawn(async move {
-                for row in results {
+                for values in results {
+                    let row = QueryRow {
+                        values,
+                        tombstone: false,
+                    };
                     if rows.send(Ok(row)).await.is_err() {
                         return;
                     }
@@ -263,7 +274,7 @@ impl KsqlServer {
                     window,
                 };
                 let outputs = match decode(&source, raw)
-                    .and_then(|row| pipeline.process(&row).map_err(|e| e.0))
+                    .and_then(|row| pipeline.client_rows(&row).map_err(|e| e.0))
                 {
                     Ok(outputs) => outputs,
                     Err(error) => {
@@ -271,9 +282,8 @@ impl KsqlServer {
                         continue;
                     }
                 };
-                for OutputRow { value, .. } in outputs {
-                    let Some(value) = value else { continue };
-                    if rows.send(Ok(value)).await.is_err() {
+                for (values, tombstone) in outputs {
+                    if rows.send(Ok(QueryRow { values, tombstone })).await.is_err() {
                         return;
                     }
                     sent += 1;
