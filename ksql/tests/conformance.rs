@@ -18,6 +18,8 @@ const BAR: &[&str] = &[
     "count",
     "hopping-windows",
     "project-filter",
+    "push-queries",
+    "row-offset-and-partition",
     "source-stream",
     "sum",
     "table",

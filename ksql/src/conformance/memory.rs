@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::catalog::Source;
 use crate::codec::{self, encode, RawRecord};
-use crate::engine::{Pipeline, SourceRecord, WindowBounds};
+use crate::engine::{Pipeline, Side, SourceRecord, WindowBounds};
 use crate::executor::{Effect, Engine, Topics};
 
 /// A record as a topic holds it.
@@ -15,15 +15,19 @@ pub struct StoredRecord {
     pub key: Option<Vec<u8>>,
     pub value: Option<Vec<u8>>,
     pub timestamp: i64,
+    pub partition: i32,
     pub offset: i64,
     pub window: Option<WindowBounds>,
+    /// The cluster-wide order records were produced in, which a join reads its inputs by.
+    pub sequence: u64,
 }
 
 struct RunningQuery {
     pipeline: Pipeline,
-    source: Source,
+    /// The sources read (a join's left and right) and how far each has been read.
+    inputs: Vec<(Side, Source)>,
+    positions: Vec<usize>,
     sink: Source,
-    position: usize,
 }
 
 /// Topics and the queries running over them.
@@ -32,6 +36,10 @@ pub struct MemoryCluster {
     topics: BTreeMap<String, Vec<StoredRecord>>,
     partitions: HashMap<String, i32>,
     queries: BTreeMap<String, RunningQuery>,
+    produced: u64,
+    /// Records go to the partition their key hashes to, as Kafka's default partitioner
+    /// places them; otherwise every record is in partition 0, as ksqlDB's test driver has it.
+    pub partition_by_key: bool,
     /// Records a query could not read or compute, as the processing log would list them.
     pub processing_log: Vec<String>,
 }
@@ -61,14 +69,25 @@ impl MemoryCluster {
         window: Option<WindowBounds>,
     ) {
         self.create_topic(topic, 1);
+        let partitions = self.partitions.get(topic).copied().unwrap_or(1);
+        let partition = match &key {
+            Some(key) if self.partition_by_key => {
+                potok_client::producer::partitioner::partition_for_key(key, partitions)
+            }
+            _ => 0,
+        };
+        self.produced += 1;
+        let sequence = self.produced;
         let records = self.topics.entry(topic.to_string()).or_default();
-        let offset = records.len() as i64;
+        let offset = records.iter().filter(|r| r.partition == partition).count() as i64;
         records.push(StoredRecord {
             key,
             value,
             timestamp,
+            partition,
             offset,
             window,
+            sequence,
         });
     }
 
@@ -101,19 +120,23 @@ impl MemoryCluster {
         let Some(query) = engine.queries.get(id) else {
             return;
         };
-        let (Some(source), Some(sink)) = (
-            engine.catalog.get(&query.source),
-            engine.catalog.get(&query.sink),
-        ) else {
+        let inputs: Option<Vec<(Side, Source)>> = query
+            .plan
+            .inputs()
+            .into_iter()
+            .zip([Side::Left, Side::Right])
+            .map(|(name, side)| engine.catalog.get(name).map(|s| (side, s.clone())))
+            .collect();
+        let (Some(inputs), Some(sink)) = (inputs, engine.catalog.get(&query.sink)) else {
             return;
         };
         self.queries.insert(
             id.to_string(),
             RunningQuery {
                 pipeline: Pipeline::new(query.plan.clone()),
-                source: source.clone(),
+                positions: vec![0; inputs.len()],
+                inputs,
                 sink: sink.clone(),
-                position: 0,
             },
         );
     }
@@ -143,17 +166,24 @@ impl MemoryCluster {
         let Some(query) = self.queries.get_mut(id) else {
             return false;
         };
-        let Some(record) = self
-            .topics
-            .get(&query.source.topic)
-            .and_then(|records| records.get(query.position))
-            .cloned()
-        else {
+        // The input whose next record was produced first.
+        let next = query
+            .inputs
+            .iter()
+            .zip(&query.positions)
+            .enumerate()
+            .filter_map(|(i, ((_, source), position))| {
+                let record = self.topics.get(&source.topic)?.get(*position)?;
+                Some((record.sequence, i, record.clone()))
+            })
+            .min_by_key(|(sequence, i, _)| (*sequence, *i));
+        let Some((_, input, record)) = next else {
             return false;
         };
-        query.position += 1;
-        let outputs = decode(&query.source, &record)
-            .and_then(|decoded| query.pipeline.process(&decoded).map_err(|e| e.0));
+        query.positions[input] += 1;
+        let (side, source) = &query.inputs[input];
+        let outputs = decode(source, &record)
+            .and_then(|decoded| query.pipeline.process(*side, &decoded).map_err(|e| e.0));
         let outputs = match outputs {
             Ok(outputs) => outputs,
             Err(error) => {
@@ -182,7 +212,7 @@ pub fn decode(source: &Source, record: &StoredRecord) -> Result<SourceRecord, St
             key: record.key.as_deref(),
             value: record.value.as_deref(),
             timestamp: record.timestamp,
-            partition: 0,
+            partition: record.partition,
             offset: record.offset,
             window: record.window,
         },

@@ -8,15 +8,19 @@ use std::collections::HashMap;
 
 use serde_json::{json, Value as Json};
 
-use crate::engine::{Pipeline, SourceRecord};
+use crate::engine::{Pipeline, Side, SourceRecord};
 use crate::executor::Engine;
 use crate::parser::ast::{Query, SourceKind, Statement};
 use crate::parser::parse;
 use crate::plan::{plan_query, Target};
+use crate::server::transient::PULL_JOIN;
 
 use super::case::Case;
 use super::memory::{decode, MemoryCluster};
 use super::run::{produce_inputs, same_json, Verdict};
+
+/// How many partitions the REST harness gives a topic a statement declares.
+const REST_PARTITIONS: i32 = 4;
 
 /// Runs one REST case and judges it.
 pub fn run_rest(case: &Case) -> Verdict {
@@ -28,10 +32,10 @@ pub fn run_rest(case: &Case) -> Verdict {
     }
     let mut engine = Engine::default();
     engine.config.extend(case.properties.iter().cloned());
+    // The REST harness's topics have four partitions unless declared otherwise, filled by
+    // the key's hash.
     let mut cluster = MemoryCluster::default();
-    for input in &case.inputs {
-        cluster.create_topic(&input.topic, 1);
-    }
+    cluster.partition_by_key = true;
     match answer_all(case, &mut engine, &mut cluster) {
         Err(error) => match &case.expected_error {
             Some(expected) if error.contains(expected.as_str()) => Verdict::Passed,
@@ -64,7 +68,7 @@ fn answer_all(
                     responses.push(None);
                 }
                 command => {
-                    super::run::create_declared_topic(&command, cluster);
+                    super::run::create_declared_topic(&command, cluster, REST_PARTITIONS);
                     let (_, effects) = engine
                         .execute(&command, text, &cluster.topics(), &overrides)
                         .map_err(|e| e.message)?;
@@ -94,8 +98,17 @@ fn answer_query(query: &Query, engine: &Engine, cluster: &MemoryCluster) -> Resu
         source.schema.key_columns().count(),
     );
     let limit = query.limit;
+    if pull && plan.join.is_some() {
+        return Err(PULL_JOIN.into());
+    }
+    let inputs: Vec<(Side, crate::catalog::Source)> = plan
+        .inputs()
+        .into_iter()
+        .zip([Side::Left, Side::Right])
+        .filter_map(|(name, side)| Some((side, engine.catalog.get(name)?.clone())))
+        .collect();
     let mut pipeline = Pipeline::new(plan);
-    let records: Vec<SourceRecord> = if pull && source.kind == SourceKind::Table {
+    let records: Vec<(Side, SourceRecord)> = if pull && source.kind == SourceKind::Table {
         let rows = cluster.materialized(&source.name).ok_or_else(|| {
             format!(
                 "The `{0}` table isn't queryable. To derive a queryable table, you can do 'CREATE TABLE QUERYABLE_{0} AS SELECT * FROM {0}'. See https://cnfl.io/queries for more info.",
@@ -111,22 +124,34 @@ fn answer_query(query: &Query, engine: &Engine, cluster: &MemoryCluster) -> Resu
                 offset: 0,
                 window: row.window,
             })
+            .map(|record| (Side::Left, record))
             .collect()
     } else {
-        cluster
-            .records(&source.topic)
+        let mut records: Vec<(u64, Side, SourceRecord)> = inputs
             .iter()
-            .filter_map(|record| decode(&source, record).ok())
+            .flat_map(|(side, source)| {
+                cluster
+                    .records(&source.topic)
+                    .iter()
+                    .filter_map(move |record| {
+                        Some((record.sequence, *side, decode(source, record).ok()?))
+                    })
+            })
+            .collect();
+        records.sort_by_key(|(sequence, side, _)| (*sequence, *side));
+        records
+            .into_iter()
+            .map(|(_, side, record)| (side, record))
             .collect()
     };
     let mut entries = vec![json!({ "header": { "schema": header } })];
     let mut sent = 0u64;
     let mut limited = limit == Some(0);
-    'records: for record in &records {
+    'records: for (side, record) in &records {
         if limited {
             break;
         }
-        for (values, tombstone) in pipeline.client_rows(record).map_err(|e| e.0)? {
+        for (values, tombstone) in pipeline.client_rows(*side, record).map_err(|e| e.0)? {
             let entry = if tombstone {
                 json!({ "row": { "columns": to_json(&values), "tombstone": true } })
             } else {

@@ -97,7 +97,7 @@ fn execute_all(
                     "a transient query in a persistent-query case: {text}"
                 ));
             }
-            create_declared_topic(statement, cluster);
+            create_declared_topic(statement, cluster, 1);
             let (_, effects) = engine
                 .execute(statement, text, &cluster.topics(), &overrides)
                 .map_err(|e| e.message)?;
@@ -107,8 +107,13 @@ fn execute_all(
     Ok(())
 }
 
-/// The test driver, like ksqlDB's, provides the topic a CREATE STREAM / TABLE declares.
-pub(super) fn create_declared_topic(statement: &Statement, cluster: &mut MemoryCluster) {
+/// The test driver, like ksqlDB's, provides the topic a CREATE STREAM / TABLE declares,
+/// with the partitions it asks for or `default_partitions`.
+pub(super) fn create_declared_topic(
+    statement: &Statement,
+    cluster: &mut MemoryCluster,
+    default_partitions: i32,
+) {
     let Statement::CreateSource(create) = statement else {
         return;
     };
@@ -118,7 +123,7 @@ pub(super) fn create_declared_topic(statement: &Statement, cluster: &mut MemoryC
     };
     let partitions = match create.properties.get("PARTITIONS") {
         Some(crate::parser::ast::Literal::Integer(n)) => i32::try_from(*n).unwrap_or(1),
-        _ => 1,
+        _ => default_partitions,
     };
     cluster.create_topic(topic, partitions);
 }
@@ -249,10 +254,19 @@ pub(super) fn same_json(expected: &Json, actual: &Json) -> bool {
         (Json::Array(e), Json::Array(a)) => {
             e.len() == a.len() && e.iter().zip(a).all(|(e, a)| same_json(e, a))
         }
+        // ksqlDB reads JSON fields case-insensitively, so expected records may spell
+        // column names in any case.
         (Json::Object(e), Json::Object(a)) => {
             e.len() == a.len()
-                && e.iter()
-                    .all(|(k, v)| a.get(k).is_some_and(|av| same_json(v, av)))
+                && e.iter().all(|(k, v)| {
+                    a.get(k)
+                        .or_else(|| {
+                            a.iter()
+                                .find(|(ak, _)| ak.eq_ignore_ascii_case(k))
+                                .map(|(_, av)| av)
+                        })
+                        .is_some_and(|av| same_json(v, av))
+                })
         }
         _ => expected == actual,
     }

@@ -4,6 +4,7 @@
 //! same pipeline serves persistent queries, push queries and the conformance harness.
 
 mod aggregate;
+mod join;
 mod state_json;
 mod window;
 
@@ -14,6 +15,9 @@ use crate::schema::ColumnKind;
 use crate::value::{Row, Value};
 
 pub use aggregate::{AggregateState, StateChange};
+pub use join::Side;
+
+use join::{JoinState, Joined};
 
 /// A window's bounds in milliseconds, start inclusive, end exclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -48,6 +52,7 @@ pub struct OutputRow {
 pub struct Pipeline {
     plan: QueryPlan,
     aggregate: Option<AggregateState>,
+    join: Option<JoinState>,
 }
 
 impl Pipeline {
@@ -58,15 +63,35 @@ impl Pipeline {
             }
             Shape::Project => None,
         };
-        Pipeline { plan, aggregate }
+        let join = plan
+            .join
+            .clone()
+            .map(|join| JoinState::new(join, plan.source_kind));
+        Pipeline {
+            plan,
+            aggregate,
+            join,
+        }
     }
 
     pub fn plan(&self) -> &QueryPlan {
         &self.plan
     }
 
-    /// Runs one record through the query.
-    pub fn process(&mut self, record: &SourceRecord) -> Result<Vec<OutputRow>, EvalError> {
+    /// Runs one record of the input `side` through the query (a query without a join reads
+    /// only its left side).
+    pub fn process(
+        &mut self,
+        side: Side,
+        record: &SourceRecord,
+    ) -> Result<Vec<OutputRow>, EvalError> {
+        if let Some(join) = &mut self.join {
+            let joined = join.process(side, record)?;
+            return joined
+                .into_iter()
+                .filter_map(|joined| finish_join(&self.plan, joined).transpose())
+                .collect();
+        }
         // A table row needs its key: ksqlDB drops table records with a NULL key.
         if self.plan.source_kind == SourceKind::Table && record.key.iter().any(Value::is_null) {
             return Ok(Vec::new());
@@ -88,12 +113,17 @@ impl Pipeline {
     /// The rows a client sees for one record, each marked when it is a tombstone: a table's
     /// deleted row shows with its key and NULL values, as ksqlDB's push queries show it;
     /// rows a filter or HAVING drops are simply not sent.
-    pub fn client_rows(&mut self, record: &SourceRecord) -> Result<Vec<(Row, bool)>, EvalError> {
+    pub fn client_rows(
+        &mut self,
+        side: Side,
+        record: &SourceRecord,
+    ) -> Result<Vec<(Row, bool)>, EvalError> {
         let deleting = record.value.is_none()
             && self.plan.source_kind == SourceKind::Table
+            && self.plan.join.is_none()
             && matches!(self.plan.shape, Shape::Project);
         let mut rows = Vec::new();
-        for output in self.process(record)? {
+        for output in self.process(side, record)? {
             match output.value {
                 Some(values) => rows.push((values, false)),
                 None if deleting => {
@@ -115,21 +145,28 @@ impl Pipeline {
     /// The aggregation state changed since the last call, as changelog entries (none for a
     /// projection, which keeps no state).
     pub fn drain_changes(&mut self) -> Vec<StateChange> {
-        self.aggregate
+        let mut changes = self
+            .aggregate
             .as_mut()
-            .map_or_else(Vec::new, AggregateState::drain_changes)
+            .map_or_else(Vec::new, AggregateState::drain_changes);
+        if let Some(join) = &mut self.join {
+            changes.extend(join.drain_changes());
+        }
+        changes
     }
 
     /// Applies a changelog entry read back when the query restarts.
     pub fn restore(&mut self, key: &str, content: Option<&serde_json::Value>) {
-        if let Some(state) = &mut self.aggregate {
-            state.restore(key, content);
+        match (&mut self.join, &mut self.aggregate) {
+            (Some(join), _) if join::is_join_key(key) => join.restore(key, content),
+            (_, Some(state)) => state.restore(key, content),
+            _ => {}
         }
     }
 
     /// Whether the query keeps state that must survive a restart.
     pub fn is_stateful(&self) -> bool {
-        self.aggregate.is_some()
+        self.aggregate.is_some() || self.join.is_some()
     }
 
     /// The current rows of an aggregating query's table (None for a projection, which keeps
@@ -184,6 +221,36 @@ impl Pipeline {
         };
         Ok(vec![output])
     }
+}
+
+/// The output row of one join result: keys are computed with the join key written into
+/// the key positions (a missing side's key column still names the row), values from the
+/// joined row as it is; the filter drops a stream's row and deletes a table's.
+fn finish_join(plan: &QueryPlan, joined: Joined) -> Result<Option<OutputRow>, EvalError> {
+    let positions = plan.join.as_ref().map_or(&[][..], |j| &j.key_positions[..]);
+    let mut keyed = joined.row.clone();
+    for position in positions {
+        if let Some(slot) = keyed.get_mut(*position) {
+            *slot = joined.key.clone();
+        }
+    }
+    let key = evaluate(plan, &keyed, Some(&ColumnKind::Key))?;
+    let passes = !joined.deleted
+        && match &plan.filter {
+            Some(filter) => filter.eval(&joined.row)? == Value::Boolean(true),
+            None => true,
+        };
+    let value = match (passes, plan.result_kind) {
+        (true, _) => Some(evaluate(plan, &joined.row, None)?),
+        (false, SourceKind::Stream) => return Ok(None),
+        (false, SourceKind::Table) => None,
+    };
+    Ok(Some(OutputRow {
+        key,
+        value,
+        timestamp: joined.timestamp,
+        window: joined.window,
+    }))
 }
 
 /// The source row: keys, values, ROWTIME, ROWPARTITION, ROWOFFSET, window bounds.

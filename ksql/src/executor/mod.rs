@@ -51,8 +51,7 @@ pub struct PersistentQuery {
     pub id: String,
     pub statement: String,
     pub plan: QueryPlan,
-    /// The source read and the sink written, by catalog name.
-    pub source: String,
+    /// The sink written, by catalog name (the plan names the sources read).
     pub sink: String,
 }
 
@@ -148,7 +147,7 @@ impl Engine {
         let reading = self
             .queries
             .values()
-            .filter(|q| q.source == source)
+            .filter(|q| q.plan.inputs().contains(&source))
             .map(|q| q.id.as_str())
             .collect();
         let writing = self

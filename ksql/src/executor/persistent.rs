@@ -146,7 +146,6 @@ pub(super) fn create_as_select(
             id: id.clone(),
             statement: text.to_string(),
             plan,
-            source: input.name,
             sink: name.clone(),
         },
     );
@@ -223,7 +222,6 @@ pub(super) fn insert_into(
         PersistentQuery {
             id: id.clone(),
             statement: text.to_string(),
-            source: plan.source.clone(),
             plan,
             sink: name.clone(),
         },

@@ -5,18 +5,21 @@
 //! statement fails before any query starts.
 
 mod aggregation;
+mod join;
+mod join_output;
 mod naming;
 mod partition_by;
 mod projection;
 mod rewrite;
 mod source_scope;
 
-use crate::catalog::{Catalog, Source, WindowKind};
+use crate::catalog::{Catalog, WindowKind};
 use crate::expr::{compile, Clause, ExprError, TypedExpr};
 use crate::functions::aggregate::AggregateFunction;
 use crate::parser::ast::{Query, Relation, SourceKind};
 use crate::schema::{ColumnKind, LogicalSchema};
 
+pub use join::{JoinPlan, JoinWithin};
 pub use source_scope::source_scope;
 
 /// A statement that cannot be planned, with ksqlDB's message.
@@ -64,6 +67,8 @@ pub struct QueryPlan {
     /// The kind of the result: a table when aggregating or reading a table.
     pub result_kind: SourceKind,
     pub limit: Option<u64>,
+    /// The second source and how rows meet, for a join; the source above is its left side.
+    pub join: Option<JoinPlan>,
 }
 
 /// How rows become output rows.
@@ -122,6 +127,13 @@ impl QueryPlan {
 }
 
 impl QueryPlan {
+    /// The sources the query reads, by catalog name: one, or a join's left and right.
+    pub fn inputs(&self) -> Vec<&str> {
+        let mut inputs = vec![self.source.as_str()];
+        inputs.extend(self.join.as_ref().map(|join| join.right.as_str()));
+        inputs
+    }
+
     /// The result's columns as a query header names them (`` `ID` STRING KEY, `N` BIGINT ``);
     /// a pull query marks the columns that select its table's key columns.
     pub fn header_schema(&self, mark_keys: bool, key_columns: usize) -> String {
@@ -149,7 +161,13 @@ pub fn plan_query(
     catalog: &Catalog,
     target: Target<'_>,
 ) -> Result<QueryPlan, PlanError> {
-    let (source, alias) = single_source(&query.from, catalog)?;
+    let Relation::Source { name, alias } = &query.from else {
+        return join::plan(query, catalog, target);
+    };
+    let source = catalog
+        .get(&name.name)
+        .ok_or_else(|| PlanError(format!("Source `{}` does not exist.", name.name)))?;
+    let alias = alias.as_ref().unwrap_or(name).name.clone();
     let scope = source_scope(source, &alias);
     if source.window.is_none() {
         if let Some(bound) = query
@@ -188,6 +206,7 @@ pub fn plan_query(
             output,
             result_kind: SourceKind::Table,
             limit: query.limit,
+            join: None,
         });
     }
     if query.window.is_some() {
@@ -207,22 +226,6 @@ pub fn plan_query(
         output,
         result_kind: source.kind,
         limit: query.limit,
+        join: None,
     })
-}
-
-/// The one source a non-join query reads, and its alias.
-fn single_source<'c>(
-    relation: &Relation,
-    catalog: &'c Catalog,
-) -> Result<(&'c Source, String), PlanError> {
-    match relation {
-        Relation::Source { name, alias } => {
-            let source = catalog
-                .get(&name.name)
-                .ok_or_else(|| PlanError(format!("Source `{}` does not exist.", name.name)))?;
-            let alias = alias.as_ref().unwrap_or(name).name.clone();
-            Ok((source, alias))
-        }
-        Relation::Join { .. } => Err(PlanError("Joins are not supported yet.".into())),
-    }
 }

@@ -30,7 +30,8 @@ use std::sync::Arc;
 use potok_client::consumer::SeekTo;
 use tokio::sync::Mutex;
 
-use crate::engine::Pipeline;
+use crate::catalog::Source;
+use crate::engine::{Pipeline, Side};
 use crate::executor::{Effect, Engine, KsqlError};
 
 use config::ServerConfig;
@@ -171,26 +172,32 @@ impl KsqlServer {
             .queries
             .get(id)
             .ok_or_else(|| KsqlError::statement(format!("Unknown queryId: {id}")))?;
-        let (Some(source), Some(sink)) = (
-            engine.catalog.get(&query.source),
-            engine.catalog.get(&query.sink),
-        ) else {
+        let inputs: Option<Vec<(Side, Source)>> = query
+            .plan
+            .inputs()
+            .into_iter()
+            .zip([Side::Left, Side::Right])
+            .map(|(name, side)| engine.catalog.get(name).map(|s| (side, s.clone())))
+            .collect();
+        let (Some(inputs), Some(sink)) = (inputs, engine.catalog.get(&query.sink)) else {
             return Err(KsqlError::statement(format!(
                 "Query {id} reads or writes a source that no longer exists"
             )));
         };
         let pipeline = Pipeline::new(query.plan.clone());
-        let changelog = pipeline.is_stateful().then(|| {
-            format!(
-                "{}-Aggregate-Aggregate-Materialize-changelog",
-                self.config.query_group(id)
-            )
-        });
+        let store = if query.plan.join.is_some() {
+            "Join"
+        } else {
+            "Aggregate-Aggregate-Materialize"
+        };
+        let changelog = pipeline
+            .is_stateful()
+            .then(|| format!("{}-{store}-changelog", self.config.query_group(id)));
         let setup = QuerySetup {
             id: id.to_string(),
             group: self.config.query_group(id),
             changelog,
-            source: source.clone(),
+            inputs,
             sink: sink.clone(),
             offset_reset: self.offset_reset(overrides),
         };

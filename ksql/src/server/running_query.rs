@@ -12,10 +12,11 @@ use tokio::task::JoinHandle;
 
 use crate::catalog::Source;
 use crate::codec::{decode, encode, split_windowed_key, windowed_key, RawRecord};
-use crate::engine::Pipeline;
+use crate::engine::{Pipeline, Side};
 
 use super::kafka::KafkaIo;
 use super::processing_log::ProcessingLog;
+use super::transient::routed;
 
 /// How long one poll waits for records before checking for a stop.
 const POLL_TIMEOUT: Duration = Duration::from_millis(200);
@@ -33,7 +34,8 @@ pub struct RunningQuery {
 pub struct QuerySetup {
     pub id: String,
     pub group: String,
-    pub source: Source,
+    /// The sources read: one, or a join's left and right.
+    pub inputs: Vec<(Side, Source)>,
     pub sink: Source,
     pub offset_reset: SeekTo,
     /// The topic the aggregation state is written to, for a query that keeps state.
@@ -107,7 +109,7 @@ async fn run(
     let QuerySetup {
         id,
         group,
-        source,
+        inputs,
         sink,
         offset_reset,
         changelog,
@@ -129,7 +131,9 @@ async fn run(
         auto_commit_interval: None,
         ..GroupConfig::new(group)
     };
-    consumer.subscribe(group, vec![source.topic.clone()]);
+    let mut topics: Vec<String> = inputs.iter().map(|(_, s)| s.topic.clone()).collect();
+    topics.dedup();
+    consumer.subscribe(group, topics.clone());
     loop {
         let polled = tokio::select! {
             _ = stopped.changed() => break,
@@ -138,7 +142,7 @@ async fn run(
         let records = match polled {
             Ok(records) => records,
             Err(error) => {
-                tracing::warn!(query = %id, "reading {} failed: {error}", source.topic);
+                tracing::warn!(query = %id, "reading {} failed: {error}", topics.join(", "));
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
             }
@@ -152,7 +156,7 @@ async fn run(
             &pipeline,
             Target {
                 id: &id,
-                source: &source,
+                inputs: &inputs,
                 sink: &sink,
                 changelog: changelog.as_deref(),
             },
@@ -173,7 +177,7 @@ async fn run(
 /// Where a batch is read from and written to.
 struct Target<'a> {
     id: &'a str,
-    source: &'a Source,
+    inputs: &'a [(Side, Source)],
     sink: &'a Source,
     changelog: Option<&'a str>,
 }
@@ -189,14 +193,14 @@ async fn process_batch(
 ) -> Result<(), potok_client::ClientError> {
     let Target {
         id,
-        source,
+        inputs,
         sink,
         changelog,
     } = target;
     let mut sends = Vec::new();
     {
         let mut pipeline = pipeline.lock().unwrap_or_else(|e| e.into_inner());
-        for record in records {
+        for (record, side, source) in routed(records, inputs) {
             let (key, window) = split_windowed_key(record.key.as_deref(), source.window);
             let raw = RawRecord {
                 key,
@@ -207,7 +211,7 @@ async fn process_batch(
                 window,
             };
             let outputs =
-                decode(source, raw).and_then(|row| pipeline.process(&row).map_err(|e| e.0));
+                decode(source, raw).and_then(|row| pipeline.process(side, &row).map_err(|e| e.0));
             let outputs = match outputs {
                 Ok(outputs) => outputs,
                 Err(error) => {

@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::catalog::Source;
 use crate::codec::{decode, split_windowed_key, RawRecord};
-use crate::engine::{Pipeline, SourceRecord};
+use crate::engine::{Pipeline, Side, SourceRecord};
 use crate::executor::KsqlError;
 use crate::parser::ast::{Query, SourceKind, Statement};
 use crate::parser::{parse, split_statements};
@@ -24,6 +24,26 @@ use crate::value::Value;
 
 use super::statements::{StatementFailure, BAD_STATEMENT};
 use super::KsqlServer;
+
+/// Each record with the inputs that read its topic (two, when both sides of a join read
+/// the same topic).
+pub fn routed<'a>(
+    records: &'a [potok_client::consumer::ConsumerRecord],
+    inputs: &'a [(Side, Source)],
+) -> Vec<(&'a potok_client::consumer::ConsumerRecord, Side, &'a Source)> {
+    let mut routed = Vec::with_capacity(records.len());
+    for record in records {
+        for (side, source) in inputs {
+            if source.topic == record.topic {
+                routed.push((record, *side, source));
+            }
+        }
+    }
+    routed
+}
+
+/// ksqlDB's answer to a pull query over a join.
+pub const PULL_JOIN: &str = "Pull queries don't support JOIN clauses.";
 
 /// Rows a query sends, or the error that ended it.
 pub type RowResult = Result<QueryRow, String>;
@@ -154,16 +174,25 @@ impl KsqlServer {
                 "The following statement types should be issued to the '/ksql' endpoint: every statement other than SELECT and PRINT",
             ));
         };
-        let (plan, source) = {
+        let (plan, inputs) = {
             let engine = self.engine.lock().await;
             let plan = plan_query(query, &engine.catalog, Target::Client)
                 .map_err(|e| failure(text, KsqlError::from(e)))?;
-            let source = engine.catalog.get(&plan.source).cloned();
+            let inputs: Option<Vec<(Side, Source)>> = plan
+                .inputs()
+                .into_iter()
+                .zip([Side::Left, Side::Right])
+                .map(|(name, side)| engine.catalog.get(name).map(|s| (side, s.clone())))
+                .collect();
             (
                 plan,
-                source.ok_or_else(|| failure(text, "the source is gone"))?,
+                inputs.ok_or_else(|| failure(text, "the source is gone"))?,
             )
         };
+        if query.emit.is_none() && plan.join.is_some() {
+            return Err(failure(text, PULL_JOIN));
+        }
+        let source = inputs[0].1.clone();
         let id = format!("transient_{}_{}", source.name, rand::random::<u64>());
         let (rows, receiver) = mpsc::channel(1024);
         let limited = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -190,7 +219,7 @@ impl KsqlServer {
                     .push(
                         &id,
                         Pipeline::new(plan),
-                        source,
+                        inputs,
                         reset,
                         rows,
                         stopped,
@@ -225,15 +254,15 @@ impl KsqlServer {
         &self,
         id: &str,
         mut pipeline: Pipeline,
-        source: Source,
+        inputs: Vec<(Side, Source)>,
         reset: SeekTo,
         rows: mpsc::Sender<RowResult>,
         mut stopped: watch::Receiver<bool>,
         limited: Arc<std::sync::atomic::AtomicBool>,
     ) {
         let limit = pipeline.plan().limit;
-        let partitions = match self.io.topics().await {
-            Ok(topics) => topics.get(&source.topic).copied().unwrap_or(1),
+        let known = match self.io.topics().await {
+            Ok(topics) => topics,
             Err(error) => {
                 let _ = rows.send(Err(error.to_string())).await;
                 return;
@@ -243,9 +272,15 @@ impl KsqlServer {
             auto_offset_reset: reset,
             ..ConsumerConfig::default()
         });
+        let mut topics: Vec<&str> = inputs.iter().map(|(_, s)| s.topic.as_str()).collect();
+        topics.dedup();
         consumer.assign(
-            (0..partitions)
-                .map(|p| TopicPartition::new(&source.topic, p))
+            topics
+                .iter()
+                .flat_map(|topic| {
+                    let partitions = known.get(*topic).copied().unwrap_or(1);
+                    (0..partitions).map(move |p| TopicPartition::new(*topic, p))
+                })
                 .collect(),
         );
         let mut sent = 0u64;
@@ -263,7 +298,7 @@ impl KsqlServer {
                     continue;
                 }
             };
-            for record in records {
+            for (record, side, source) in routed(&records, &inputs) {
                 let (key, window) = split_windowed_key(record.key.as_deref(), source.window);
                 let raw = RawRecord {
                     key,
@@ -273,12 +308,12 @@ impl KsqlServer {
                     offset: record.offset,
                     window,
                 };
-                let outputs = match decode(&source, raw)
-                    .and_then(|row| pipeline.client_rows(&row).map_err(|e| e.0))
+                let outputs = match decode(source, raw)
+                    .and_then(|row| pipeline.client_rows(side, &row).map_err(|e| e.0))
                 {
                     Ok(outputs) => outputs,
                     Err(error) => {
-                        self.log.record(id, &source.topic, &record, &error);
+                        self.log.record(id, &source.topic, record, &error);
                         continue;
                     }
                 };
@@ -358,7 +393,7 @@ impl KsqlServer {
         };
         let mut results = Vec::new();
         for record in records {
-            for output in pipeline.process(&record).map_err(|e| e.0)? {
+            for output in pipeline.process(Side::Left, &record).map_err(|e| e.0)? {
                 if let Some(value) = output.value {
                     results.push(value);
                 }
