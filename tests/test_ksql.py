@@ -186,6 +186,51 @@ def test_errors_read_as_ksqldb_writes_them(cluster):
     assert status == 400
 
 
+def test_joins_enrich_a_stream_from_a_table_and_pair_two_streams(cluster):
+    ksql("CREATE TABLE customers (id INT PRIMARY KEY, name STRING, city STRING) "
+         "WITH (kafka_topic='customers', value_format='json', partitions=2);")
+    ksql("CREATE STREAM purchases (customer INT KEY, item STRING, price DOUBLE) "
+         "WITH (kafka_topic='purchases', value_format='json', partitions=2);")
+    created = ksql("CREATE STREAM enriched AS SELECT p.customer, item, price, name, city "
+                   "FROM purchases p LEFT JOIN customers c ON p.customer = c.id;", EARLIEST)
+    assert re.fullmatch(r"CSAS_ENRICHED_\d+", created[0]["commandStatus"]["queryId"])
+    described = ksql("DESCRIBE enriched;")[0]["sourceDescription"]["fields"]
+    assert [(f["name"], f["schema"]["type"]) for f in described] == [
+        ("CUSTOMER", "INTEGER"), ("ITEM", "STRING"), ("PRICE", "DOUBLE"), ("NAME", "STRING"), ("CITY", "STRING")]
+
+    key = lambda n: n.to_bytes(4, "big")
+    produce("customers", [(key(1), json.dumps({"name": "Ada", "city": "London"}).encode(), 1_000)])
+    time.sleep(2)  # the table row is read before the purchases that look it up
+    produce("purchases", [(key(1), json.dumps({"item": "book", "price": 12.5}).encode(), 2_000),
+                          (key(2), json.dumps({"item": "pen", "price": 1.5}).encode(), 3_000)])
+    consumer = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": "enriched-reader",
+                         "auto.offset.reset": "earliest"})
+    consumer.subscribe(["ENRICHED"])
+    seen = {}
+    deadline = time.time() + 30
+    while time.time() < deadline and len(seen) < 2:
+        message = consumer.poll(1.0)
+        if message is not None and message.error() is None:
+            seen[int.from_bytes(message.key(), "big")] = json.loads(message.value())
+    consumer.close()
+    assert seen == {1: {"ITEM": "book", "PRICE": 12.5, "NAME": "Ada", "CITY": "London"},
+                    2: {"ITEM": "pen", "PRICE": 1.5, "NAME": None, "CITY": None}}
+
+    ksql("CREATE STREAM shipments (customer INT KEY, carrier STRING) "
+         "WITH (kafka_topic='shipments', value_format='json', partitions=2);")
+    produce("shipments", [(key(1), json.dumps({"carrier": "post"}).encode(), 2_500),
+                          (key(2), json.dumps({"carrier": "van"}).encode(), 90_000)])
+    schema, rows = query("SELECT p.customer, item, carrier FROM purchases p JOIN shipments s "
+                         "WITHIN 1 MINUTE ON p.customer = s.customer EMIT CHANGES LIMIT 1;", EARLIEST)
+    assert schema == "`P_CUSTOMER` INTEGER, `ITEM` STRING, `CARRIER` STRING"
+    assert rows == [[1, "book", "post"]]
+    status, body = post("/query", {"ksql": "SELECT * FROM purchases p JOIN customers c ON p.customer = c.id;"})
+    assert status == 400 and json.loads(body)["message"] == "Pull queries don't support JOIN clauses."
+    assert ksql_error("CREATE STREAM bad AS SELECT * FROM purchases p JOIN shipments s "
+                      "ON p.customer = s.customer;")["message"].startswith(
+        "Stream-Stream joins must have a WITHIN clause specified.")
+
+
 def test_malformed_records_are_skipped_and_logged(cluster):
     ksql("CREATE STREAM clicks (page STRING, n INT) WITH (kafka_topic='clicks', value_format='json', partitions=1);")
     ksql("CREATE TABLE click_counts AS SELECT page, COUNT(*) AS views FROM clicks GROUP BY page;", EARLIEST)
