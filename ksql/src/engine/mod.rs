@@ -8,6 +8,8 @@ mod join;
 mod state_json;
 mod window;
 
+use std::collections::HashSet;
+
 use crate::expr::{EvalError, TypedExpr};
 use crate::parser::ast::SourceKind;
 use crate::plan::{QueryPlan, Shape};
@@ -53,6 +55,9 @@ pub struct Pipeline {
     plan: QueryPlan,
     aggregate: Option<AggregateState>,
     join: Option<JoinState>,
+    /// Keys a table-valued join has a row for: a row the filter drops is deleted only if
+    /// it was there.
+    joined_keys: HashSet<String>,
 }
 
 impl Pipeline {
@@ -71,6 +76,7 @@ impl Pipeline {
             plan,
             aggregate,
             join,
+            joined_keys: HashSet::new(),
         }
     }
 
@@ -86,11 +92,27 @@ impl Pipeline {
         record: &SourceRecord,
     ) -> Result<Vec<OutputRow>, EvalError> {
         if let Some(join) = &mut self.join {
-            let joined = join.process(side, record)?;
-            return joined
-                .into_iter()
-                .filter_map(|joined| finish_join(&self.plan, joined).transpose())
-                .collect();
+            let mut outputs = Vec::new();
+            for joined in join.process(side, record)? {
+                let Some(output) = finish_join(&self.plan, joined)? else {
+                    continue;
+                };
+                if self.plan.result_kind == SourceKind::Table {
+                    let key = format!("{:?}", output.key);
+                    let known = match output.value {
+                        Some(_) => {
+                            self.joined_keys.insert(key);
+                            true
+                        }
+                        None => self.joined_keys.remove(&key),
+                    };
+                    if !known {
+                        continue;
+                    }
+                }
+                outputs.push(output);
+            }
+            return Ok(outputs);
         }
         // A table row needs its key: ksqlDB drops table records with a NULL key.
         if self.plan.source_kind == SourceKind::Table && record.key.iter().any(Value::is_null) {

@@ -120,15 +120,20 @@ pub(super) fn plan(
     target: Target<'_>,
 ) -> Result<Vec<OutputColumn>, PlanError> {
     let selected = expand(&query.select, sides)?;
+    let compiled = selected
+        .iter()
+        .map(|item| compile(&item.expr, &sides.scope, Clause::Select))
+        .collect::<Result<Vec<_>, _>>()?;
     let names = name_all(&selected, sides)?;
-    let mut output = Vec::with_capacity(selected.len());
-    for (item, name) in selected.iter().zip(names) {
-        output.push(OutputColumn {
+    let output: Vec<OutputColumn> = names
+        .into_iter()
+        .zip(compiled)
+        .map(|(name, expr)| OutputColumn {
             name,
             kind: ColumnKind::Value,
-            expr: compile(&item.expr, &sides.scope, Clause::Select)?,
-        });
-    }
+            expr,
+        })
+        .collect();
     let Target::Sink { name: sink, .. } = target else {
         return Ok(output);
     };
