@@ -231,6 +231,22 @@ def test_joins_enrich_a_stream_from_a_table_and_pair_two_streams(cluster):
         "Stream-Stream joins must have a WITHIN clause specified.")
 
 
+def test_print_shows_a_topic_as_ksqldb_does(cluster):
+    ksql("CREATE STREAM IF NOT EXISTS printed (word STRING) "
+         "WITH (kafka_topic='printed', value_format='json', partitions=1);")
+    produce("printed", [(b"k1", b'{"WORD":"alpha"}', 1_700_000_000_000), (b"k2", b'{"WORD":"beta"}', 1_700_000_001_000)])
+    status, body = post("/query", {"ksql": "PRINT 'printed' FROM BEGINNING LIMIT 2;"})
+    assert status == 200, body
+    assert body.splitlines() == [
+        "Key format: KAFKA_STRING",
+        "Value format: JSON or KAFKA_STRING",
+        'rowtime: 2023/11/14 22:13:20.000 Z, key: k1, value: {"WORD":"alpha"}, partition: 0',
+        'rowtime: 2023/11/14 22:13:21.000 Z, key: k2, value: {"WORD":"beta"}, partition: 0',
+    ]
+    status, body = post("/query", {"ksql": "PRINT 'no_such_topic';"})
+    assert status == 400 and "Could not find topic 'no_such_topic'" in json.loads(body)["message"]
+
+
 def test_malformed_records_are_skipped_and_logged(cluster):
     ksql("CREATE STREAM clicks (page STRING, n INT) WITH (kafka_topic='clicks', value_format='json', partitions=1);")
     ksql("CREATE TABLE click_counts AS SELECT page, COUNT(*) AS views FROM clicks GROUP BY page;", EARLIEST)

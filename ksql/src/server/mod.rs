@@ -8,7 +8,7 @@
 //! - `commands`: the command topic.
 //! - `statements`: a request's statements run in order, answered as ksqlDB's entities.
 //! - `listing`: SHOW and DESCRIBE answers.
-//! - `transient`: push and pull queries answering a client.
+//! - `transient`: push and pull queries answering a client; `print`: PRINT of a topic.
 //! - `inserts`: rows streamed into a stream by `/inserts-stream`.
 //! - `rest`: the HTTP endpoints; `metrics`: Prometheus metrics.
 
@@ -18,6 +18,7 @@ mod inserts;
 pub mod kafka;
 mod listing;
 pub mod metrics;
+mod print;
 mod processing_log;
 pub mod rest;
 mod running_query;

@@ -145,11 +145,40 @@ fn streamed(
     response
 }
 
+/// The PRINT statement `sql` is, if it is one.
+fn as_print(sql: &str) -> Option<crate::parser::ast::Print> {
+    match crate::parser::parse(sql).ok()?.as_slice() {
+        [crate::parser::ast::Statement::Print(print)] => Some(print.clone()),
+        _ => None,
+    }
+}
+
+/// Streams PRINT's lines as text, one per line.
+async fn print(server: Arc<KsqlServer>, sql: &str, print: crate::parser::ast::Print) -> Response {
+    let lines = match server.start_print(sql, &print).await {
+        Ok(lines) => lines,
+        Err(failure) => return failed(failure),
+    };
+    let body = futures_util::stream::unfold(lines, |mut lines| async move {
+        let line = lines.recv().await?;
+        Some((Ok::<Bytes, Infallible>(Bytes::from(line + "\n")), lines))
+    });
+    let mut response = Response::new(Body::from_stream(body));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("text/plain"),
+    );
+    response
+}
+
 async fn query(State(server): State<Arc<KsqlServer>>, body: Bytes) -> Response {
     let (sql, properties) = match read_request(&body, "ksql", "streamsProperties") {
         Ok(request) => request,
         Err(message) => return bad_request(&message),
     };
+    if let Some(statement) = as_print(&sql) {
+        return print(server, &sql, statement).await;
+    }
     let stream = match server.start_query(&sql, &properties).await {
         Ok(stream) => stream,
         Err(failure) => return failed(failure),

@@ -147,7 +147,7 @@ fn columns_of(plan: &QueryPlan) -> Vec<(String, SqlType)> {
         .collect()
 }
 
-fn failure(text: &str, error: impl ToString) -> StatementFailure {
+pub(super) fn failure(text: &str, error: impl ToString) -> StatementFailure {
     StatementFailure {
         code: BAD_STATEMENT,
         message: error.to_string(),
