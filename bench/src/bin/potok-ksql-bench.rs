@@ -72,6 +72,11 @@ fn produce(args: &Args, topic: &str) -> anyhow::Result<usize> {
         .set("linger.ms", "5")
         .set("batch.size", "1000000")
         .create()?;
+    // One millisecond apart from now on: librdkafka reads a timestamp of 0 as "now", and
+    // records decades old would fall outside any window's grace period.
+    let start = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis() as i64;
     let mut bobs = 0;
     for i in 0..args.records {
         let last = i + 1 == args.records;
@@ -79,7 +84,7 @@ fn produce(args: &Args, topic: &str) -> anyhow::Result<usize> {
         if last || i % BOB_EVERY == 0 {
             bobs += 1;
         }
-        let timestamp = i as i64;
+        let timestamp = start + i as i64;
         loop {
             let record = BaseRecord::<(), str>::to(topic).payload(&value).timestamp(timestamp);
             match producer.send(record) {

@@ -150,6 +150,7 @@ async fn run(
         if records.is_empty() {
             continue;
         }
+        let started = std::time::Instant::now();
         let acknowledgements = process_batch(
             &io,
             &log,
@@ -170,6 +171,7 @@ async fn run(
         if let Err(error) = consumer.commit().await {
             tracing::warn!(query = %id, "committing offsets failed: {error}");
         }
+        tracing::debug!(query = %id, records = records.len(), took = ?started.elapsed(), "batch committed");
     }
     consumer.close().await;
 }
@@ -198,6 +200,7 @@ async fn process_batch(
         changelog,
     } = target;
     let mut sends = Vec::new();
+    let began = std::time::Instant::now();
     {
         let mut pipeline = pipeline.lock().unwrap_or_else(|e| e.into_inner());
         for (record, side, source) in routed(records, inputs) {
@@ -236,8 +239,11 @@ async fn process_batch(
             }
         }
     }
+    let computed = began.elapsed();
+    let count = sends.len();
     for send in sends {
         send.await?;
     }
+    tracing::debug!(query = %id, sends = count, ?computed, acknowledged = ?(began.elapsed() - computed), "batch written");
     Ok(())
 }
