@@ -145,8 +145,12 @@ impl QueryPlan {
                     .sql_type
                     .clone()
                     .unwrap_or(crate::types::SqlType::String);
-                let is_key =
-                    matches!(column.expr.node, crate::expr::Node::Column(i) if i < key_columns);
+                // A windowed table's key includes its window bounds, which follow the
+                // value columns and the three pseudocolumns in the source row.
+                let bounds = key_columns + self.value_columns + 3;
+                let is_key = matches!(column.expr.node, crate::expr::Node::Column(i)
+                    if i < key_columns
+                        || (self.source_window.is_some() && (bounds..bounds + 2).contains(&i)));
                 let marker = if mark_keys && is_key { " KEY" } else { "" };
                 format!("`{}` {sql_type}{marker}", column.name)
             })
