@@ -246,7 +246,13 @@ impl AggregateState {
             });
         }
         group.states = states;
-        group.timestamp = timestamp;
+        // A window's result carries the latest timestamp of the records in it, as Kafka
+        // Streams gives it; an unwindowed group's, the last record's.
+        group.timestamp = if window.is_some() {
+            group.timestamp.max(timestamp)
+        } else {
+            timestamp
+        };
         Ok(Some(aggregate_row(plan, group)))
     }
 
