@@ -225,7 +225,7 @@ def test_joins_enrich_a_stream_from_a_table_and_pair_two_streams(cluster):
     assert schema == "`P_CUSTOMER` INTEGER, `ITEM` STRING, `CARRIER` STRING"
     assert rows == [[1, "book", "post"]]
     status, body = post("/query", {"ksql": "SELECT * FROM purchases p JOIN customers c ON p.customer = c.id;"})
-    assert status == 400 and json.loads(body)["message"] == "Pull queries don't support JOIN clauses."
+    assert status == 400 and json.loads(body)["message"].startswith("Pull queries don't support JOIN clauses.")
     assert ksql_error("CREATE STREAM bad AS SELECT * FROM purchases p JOIN shipments s "
                       "ON p.customer = s.customer;")["message"].startswith(
         "Stream-Stream joins must have a WITHIN clause specified.")

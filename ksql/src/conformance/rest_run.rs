@@ -8,12 +8,11 @@ use std::collections::HashMap;
 
 use serde_json::{json, Value as Json};
 
-use crate::engine::{Pipeline, Side, SourceRecord};
+use crate::engine::{current_rows, Pipeline, Side, SourceRecord};
 use crate::executor::Engine;
 use crate::parser::ast::{Query, SourceKind, Statement};
 use crate::parser::parse;
-use crate::plan::{plan_query, Target};
-use crate::server::transient::PULL_JOIN;
+use crate::plan::{check_pull, plan_query, Target};
 
 use super::case::Case;
 use super::memory::{decode, MemoryCluster};
@@ -86,6 +85,9 @@ fn answer_all(
 }
 
 fn answer_query(query: &Query, engine: &Engine, cluster: &MemoryCluster) -> Result<Json, String> {
+    if query.emit.is_none() {
+        check_pull(query).map_err(|e| e.0)?;
+    }
     let plan = plan_query(query, &engine.catalog, Target::Client).map_err(|e| e.0)?;
     let source = engine
         .catalog
@@ -98,9 +100,6 @@ fn answer_query(query: &Query, engine: &Engine, cluster: &MemoryCluster) -> Resu
         source.schema.key_columns().count(),
     );
     let limit = query.limit;
-    if pull && plan.join.is_some() {
-        return Err(PULL_JOIN.into());
-    }
     let inputs: Vec<(Side, crate::catalog::Source)> = plan
         .inputs()
         .into_iter()
@@ -108,13 +107,10 @@ fn answer_query(query: &Query, engine: &Engine, cluster: &MemoryCluster) -> Resu
         .filter_map(|(name, side)| Some((side, engine.catalog.get(name)?.clone())))
         .collect();
     let mut pipeline = Pipeline::new(plan);
-    let records: Vec<(Side, SourceRecord)> = if pull && source.kind == SourceKind::Table {
-        let rows = cluster.materialized(&source.name).ok_or_else(|| {
-            format!(
-                "The `{0}` table isn't queryable. To derive a queryable table, you can do 'CREATE TABLE QUERYABLE_{0} AS SELECT * FROM {0}'. See https://cnfl.io/queries for more info.",
-                source.name
-            )
-        })?;
+    let materialized = cluster
+        .materialized(&source.name)
+        .filter(|_| pull && source.kind == SourceKind::Table);
+    let records: Vec<(Side, SourceRecord)> = if let Some(rows) = materialized {
         rows.into_iter()
             .map(|row| SourceRecord {
                 key: row.key,
@@ -124,6 +120,15 @@ fn answer_query(query: &Query, engine: &Engine, cluster: &MemoryCluster) -> Resu
                 offset: 0,
                 window: row.window,
             })
+            .map(|record| (Side::Left, record))
+            .collect()
+    } else if pull && source.kind == SourceKind::Table {
+        let decoded = cluster
+            .records(&source.topic)
+            .iter()
+            .filter_map(|record| decode(&source, record).ok());
+        current_rows(decoded)
+            .into_iter()
             .map(|record| (Side::Left, record))
             .collect()
     } else {
@@ -167,6 +172,8 @@ fn answer_query(query: &Query, engine: &Engine, cluster: &MemoryCluster) -> Resu
     }
     if limited {
         entries.push(json!({ "finalMessage": "Limit Reached" }));
+    } else if pull && source.kind == SourceKind::Stream {
+        entries.push(json!({ "finalMessage": "Query Completed" }));
     }
     Ok(json!({ "query": entries }))
 }

@@ -275,6 +275,28 @@ fn finish_join(plan: &QueryPlan, joined: Joined) -> Result<Option<OutputRow>, Ev
     }))
 }
 
+/// A table's current rows from its topic's records: the latest record of each key (and
+/// window), a tombstone removing its key; in partition order, then by key.
+pub fn current_rows(records: impl IntoIterator<Item = SourceRecord>) -> Vec<SourceRecord> {
+    let mut rows: std::collections::BTreeMap<(i32, String), SourceRecord> =
+        std::collections::BTreeMap::new();
+    for record in records {
+        let identity = (
+            record.partition,
+            format!("{:?}{:?}", record.key, record.window),
+        );
+        match record.value {
+            Some(_) => {
+                rows.insert(identity, record);
+            }
+            None => {
+                rows.remove(&identity);
+            }
+        }
+    }
+    rows.into_values().collect()
+}
+
 /// The source row: keys, values, ROWTIME, ROWPARTITION, ROWOFFSET, window bounds.
 fn source_row(record: &SourceRecord) -> Option<Row> {
     let value = record.value.as_ref()?;

@@ -10,6 +10,7 @@ mod join_output;
 mod naming;
 mod partition_by;
 mod projection;
+mod pull;
 mod rewrite;
 mod source_scope;
 
@@ -20,6 +21,7 @@ use crate::parser::ast::{Query, Relation, SourceKind};
 use crate::schema::{ColumnKind, LogicalSchema};
 
 pub use join::{JoinPlan, JoinWithin};
+pub use pull::check_pull;
 pub use source_scope::source_scope;
 
 /// A statement that cannot be planned, with ksqlDB's message.

@@ -107,8 +107,9 @@ fn streamed(
     first: String,
     stream: QueryStream,
     row: fn(&[Value], bool) -> String,
-    end: fn(bool) -> String,
+    end: fn(bool, bool) -> String,
 ) -> Response {
+    let scans_stream = stream.scans_stream;
     let body = futures_util::stream::unfold(
         (Some(first), Some(stream)),
         move |(pending, stream)| async move {
@@ -127,7 +128,7 @@ fn streamed(
                 }
                 None => {
                     let limited = stream.limited.load(std::sync::atomic::Ordering::SeqCst);
-                    let closing = end(limited);
+                    let closing = end(limited, scans_stream);
                     if closing.is_empty() {
                         return None;
                     }
@@ -196,12 +197,10 @@ async fn query(State(server): State<Arc<KsqlServer>>, body: Bytes) -> Response {
             };
             format!(",\n{row}")
         },
-        |limited| {
-            if limited {
-                format!(",\n{}]\n", json!({ "finalMessage": "Limit Reached" }))
-            } else {
-                "]\n".into()
-            }
+        |limited, scans_stream| match (limited, scans_stream) {
+            (true, _) => format!(",\n{}]\n", json!({ "finalMessage": "Limit Reached" })),
+            (false, true) => format!(",\n{}]\n", json!({ "finalMessage": "Query Completed" })),
+            (false, false) => "]\n".into(),
         },
     )
 }
@@ -234,7 +233,7 @@ async fn query_stream(
             format!("{metadata}\n"),
             stream,
             |columns, _| format!("{}\n", Value::Array(columns.to_vec())),
-            |_| String::new(),
+            |_, _| String::new(),
         )
     } else {
         streamed(
@@ -242,7 +241,7 @@ async fn query_stream(
             format!("[{metadata}"),
             stream,
             |columns, _| format!(",{}", Value::Array(columns.to_vec())),
-            |_| "]".into(),
+            |_, _| "]".into(),
         )
     }
 }

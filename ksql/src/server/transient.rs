@@ -14,11 +14,11 @@ use tokio::sync::{mpsc, watch};
 
 use crate::catalog::Source;
 use crate::codec::{decode, split_windowed_key, RawRecord};
-use crate::engine::{Pipeline, Side, SourceRecord};
+use crate::engine::{current_rows, Pipeline, Side, SourceRecord};
 use crate::executor::KsqlError;
 use crate::parser::ast::{Query, SourceKind, Statement};
 use crate::parser::{parse, split_statements};
-use crate::plan::{plan_query, QueryPlan, Target};
+use crate::plan::{check_pull, plan_query, QueryPlan, Target};
 use crate::types::SqlType;
 use crate::value::Value;
 
@@ -42,9 +42,6 @@ pub fn routed<'a>(
     routed
 }
 
-/// ksqlDB's answer to a pull query over a join.
-pub const PULL_JOIN: &str = "Pull queries don't support JOIN clauses.";
-
 /// Rows a query sends, or the error that ended it.
 pub type RowResult = Result<QueryRow, String>;
 
@@ -62,6 +59,8 @@ pub struct QueryStream {
     pub rows: mpsc::Receiver<RowResult>,
     /// Whether the stream ends because its LIMIT was reached (ksqlDB says so at the end).
     pub limited: Arc<std::sync::atomic::AtomicBool>,
+    /// A pull query over a stream, which ksqlDB ends with "Query Completed".
+    pub scans_stream: bool,
 }
 
 /// Running push queries by id, to close them on request.
@@ -189,8 +188,8 @@ impl KsqlServer {
                 inputs.ok_or_else(|| failure(text, "the source is gone"))?,
             )
         };
-        if query.emit.is_none() && plan.join.is_some() {
-            return Err(failure(text, PULL_JOIN));
+        if query.emit.is_none() {
+            check_pull(query).map_err(|e| failure(text, KsqlError::from(e)))?;
         }
         let source = inputs[0].1.clone();
         let id = format!("transient_{}_{}", source.name, rand::random::<u64>());
@@ -201,6 +200,7 @@ impl KsqlServer {
             columns: columns_of(&plan),
             rows: receiver,
             limited: limited.clone(),
+            scans_stream: query.emit.is_none() && source.kind == SourceKind::Stream,
         };
         if query.emit.is_some() {
             let reset = match properties
@@ -340,26 +340,19 @@ impl KsqlServer {
     ) -> Result<Vec<Vec<Value>>, String> {
         let limit = query.limit.unwrap_or(u64::MAX) as usize;
         let mut pipeline = Pipeline::new(plan);
-        let records: Vec<SourceRecord> = match source.kind {
-            SourceKind::Table => {
-                let rows = self.materialized(&source.name).await.ok_or_else(|| {
-                    format!(
-                        "The `{0}` table isn't queryable. To derive a queryable table, you can do 'CREATE TABLE QUERYABLE_{0} AS SELECT * FROM {0}'. See https://cnfl.io/queries for more info.",
-                        source.name
-                    )
-                })?;
-                rows.into_iter()
-                    .map(|row| SourceRecord {
-                        key: row.key,
-                        value: row.value,
-                        timestamp: row.timestamp,
-                        partition: 0,
-                        offset: 0,
-                        window: row.window,
-                    })
-                    .collect()
-            }
-            SourceKind::Stream => {
+        let records: Vec<SourceRecord> = match self.materialized(&source.name).await {
+            Some(rows) if source.kind == SourceKind::Table => rows
+                .into_iter()
+                .map(|row| SourceRecord {
+                    key: row.key,
+                    value: row.value,
+                    timestamp: row.timestamp,
+                    partition: 0,
+                    offset: 0,
+                    window: row.window,
+                })
+                .collect(),
+            _ => {
                 let partitions = self
                     .io
                     .topics()
@@ -373,22 +366,22 @@ impl KsqlServer {
                     .read_to_end(&source.topic, partitions)
                     .await
                     .map_err(|e| e.to_string())?;
-                consumed
-                    .iter()
-                    .filter_map(|record| {
-                        let (key, window) =
-                            split_windowed_key(record.key.as_deref(), source.window);
-                        let raw = RawRecord {
-                            key,
-                            value: record.value.as_deref(),
-                            timestamp: record.timestamp,
-                            partition: record.partition,
-                            offset: record.offset,
-                            window,
-                        };
-                        decode(source, raw).ok()
-                    })
-                    .collect()
+                let decoded = consumed.iter().filter_map(|record| {
+                    let (key, window) = split_windowed_key(record.key.as_deref(), source.window);
+                    let raw = RawRecord {
+                        key,
+                        value: record.value.as_deref(),
+                        timestamp: record.timestamp,
+                        partition: record.partition,
+                        offset: record.offset,
+                        window,
+                    };
+                    decode(source, raw).ok()
+                });
+                match source.kind {
+                    SourceKind::Table => current_rows(decoded),
+                    SourceKind::Stream => decoded.collect(),
+                }
             }
         };
         let mut results = Vec::new();
