@@ -1,11 +1,13 @@
 //! The CLI's side of ksqlDB's REST API, over blocking HTTP/1.1: server info, statements on
-//! `/ksql`, queries streamed from `/query`, and `/close-query`.
+//! `/ksql`, queries streamed from `/query` (see `http_stream`), and `/close-query`.
 
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::time::Duration;
 
 use serde_json::{json, Value};
+
+use super::http_stream::{self, StreamedAnswer};
 
 /// What went wrong talking to the server.
 #[derive(Debug)]
@@ -98,13 +100,24 @@ impl RestClient {
         })
     }
 
-    /// Starts a query on `/query`; its answer is a JSON array streamed element by element.
+    /// Starts a query or PRINT on `/query`; the answer streams until it ends or is cut.
     pub fn query(
         &self,
         sql: &str,
         properties: &BTreeMap<String, String>,
-    ) -> Result<Box<dyn Read + Send>, ClientError> {
-        self.post("/query", &statement_body(sql, properties))
+    ) -> Result<StreamedAnswer, ClientError> {
+        let body = statement_body(sql, properties);
+        let mut answer = http_stream::post(&self.url, "/query", &body).map_err(|e| {
+            ClientError::Unreachable {
+                url: self.url.clone(),
+                reason: e.to_string(),
+            }
+        })?;
+        if answer.status != 200 {
+            let text = http_stream::read_all(&mut answer.body);
+            return Err(ClientError::Refused(server_error(answer.status, &text)));
+        }
+        Ok(answer)
     }
 
     /// Asks the server to end a push query.

@@ -5,6 +5,7 @@
 //! - `client`: HTTP requests to `/info`, `/ksql`, `/query` and `/close-query`.
 //! - `statement_reader`: typed lines gathered into whole statements.
 //! - `session`: each statement sent where it belongs, SET/UNSET kept, answers printed.
+//! - `http_stream`: streamed answers on a connection the CLI can cut.
 //! - `query_stream`: `/query`'s streamed JSON array read element by element.
 //! - `table`, `entities`: listings and statuses drawn as ksqlDB's tables.
 //! - `results`: query rows drawn as they stream.
@@ -14,6 +15,7 @@
 pub mod args;
 pub mod client;
 pub mod entities;
+pub mod http_stream;
 pub mod query_stream;
 pub mod repl;
 pub mod results;

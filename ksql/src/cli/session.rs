@@ -1,10 +1,10 @@
 //! A CLI session: statements sent where ksqlDB's CLI sends them and their answers printed.
-//! SELECT and PRINT stream from `/query`; SET and UNSET change the session's properties,
+//! SELECT and PRINT stream from `/query` until they end or Ctrl-C cuts them off; SET and UNSET change the session's properties,
 //! which go with every request (the server keeps no session, as in ksqlDB); runs of other
 //! statements go to `/ksql` together.
 
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{BufRead, Read, Write};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -40,6 +40,7 @@ pub struct Session {
 /// What a statement is, for the CLI: where it goes.
 enum Kind {
     Query,
+    Print,
     Set { name: String, value: String },
     Unset { name: String },
     Other,
@@ -47,7 +48,8 @@ enum Kind {
 
 fn kind_of(statement: &str) -> Kind {
     match parse(statement).as_deref() {
-        Ok([Statement::Query(_)] | [Statement::Print(_)]) => Kind::Query,
+        Ok([Statement::Query(_)]) => Kind::Query,
+        Ok([Statement::Print(_)]) => Kind::Print,
         Ok([Statement::SetProperty { name, value }]) => Kind::Set {
             name: name.clone(),
             value: value.clone(),
@@ -96,7 +98,8 @@ impl Session {
                 return false;
             }
             let succeeded = match kind {
-                Kind::Query => self.query(statement),
+                Kind::Query => self.query(statement, false),
+                Kind::Print => self.query(statement, true),
                 Kind::Set { name, value } => self.set(name, value),
                 Kind::Unset { name } => self.unset(&name),
                 Kind::Other => unreachable!("batched above"),
@@ -171,40 +174,33 @@ impl Session {
         }
     }
 
-    /// Streams a query's answer until it ends, its row limit or timeout, or Ctrl-C.
-    fn query(&mut self, statement: &str) -> bool {
+    /// Streams a query's answer (or PRINT's lines) until it ends, its row limit or
+    /// timeout, or Ctrl-C.
+    fn query(&mut self, statement: &str, printing_topic: bool) -> bool {
         let guard = QueryGuard::start();
-        let body = match self.client.query(statement, &self.properties) {
-            Ok(body) => body,
+        let answer = match self.client.query(statement, &self.properties) {
+            Ok(answer) => answer,
             Err(error) => {
                 print_error(&error.to_string());
                 return false;
             }
         };
-        // The answer is read on its own thread so this one can watch for Ctrl-C; a push
-        // query's thread ends when the server closes the query.
-        let (events, received) = mpsc::channel();
-        std::thread::spawn(move || {
-            for element in ArrayElements::new(body) {
-                let message = element.map(|e| event(&e)).map_err(|e| e.to_string());
-                let failed = message.is_err();
-                if events.send(message).is_err() || failed {
-                    return;
-                }
-            }
-        });
+        // The answer is read on its own thread so this one can watch for Ctrl-C; cutting
+        // the connection ends that thread.
+        let received = if printing_topic {
+            read_lines(answer.body)
+        } else {
+            read_events(answer.body)
+        };
         let mut printer = ResultPrinter::new(self.output);
         let started = Instant::now();
         let mut succeeded = true;
         loop {
-            if guard.interrupted() {
-                break;
-            }
-            if self.limits.timeout.is_some_and(|t| started.elapsed() >= t) {
+            if guard.interrupted() || self.limits.timeout.is_some_and(|t| started.elapsed() >= t) {
                 break;
             }
             match received.recv_timeout(POLL_INTERVAL) {
-                Ok(Ok(Some(event))) => {
+                Ok(Ok(Streamed::Event(event))) => {
                     if let QueryEvent::Error(message) = &event {
                         print_error(message);
                         succeeded = false;
@@ -214,7 +210,7 @@ impl Session {
                         break;
                     }
                 }
-                Ok(Ok(None)) => {}
+                Ok(Ok(Streamed::Line(line))) => print(&format!("{line}\n")),
                 Ok(Err(error)) => {
                     print_error(&format!("Error reading the query's results: {error}"));
                     succeeded = false;
@@ -224,14 +220,64 @@ impl Session {
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
             }
         }
+        answer.cut.cut();
         if let Some(query_id) = printer.query_id.as_deref() {
-            // Tells the server to stop a query that is still running; one that ended by
-            // itself is already gone, and the server saying so does not matter.
+            // The server ends a push query when its client leaves; closing it by id as
+            // well makes sure. A query that already ended is gone, and the server saying
+            // so does not matter.
             let _ = self.client.close_query(query_id);
         }
-        print("Query terminated\n");
+        print(if printing_topic {
+            "Topic printing ceased\n"
+        } else {
+            "Query terminated\n"
+        });
         succeeded
     }
+}
+
+/// What the reading thread hands over: an element of a query's answer, or a PRINT line.
+enum Streamed {
+    Event(QueryEvent),
+    Line(String),
+}
+
+type Received = mpsc::Receiver<Result<Streamed, String>>;
+
+/// Reads a query's streamed JSON array on a thread of its own.
+fn read_events(body: impl Read + Send + 'static) -> Received {
+    let (sender, received) = mpsc::channel();
+    std::thread::spawn(move || {
+        for element in ArrayElements::new(body) {
+            let message = match element {
+                Ok(element) => match event(&element) {
+                    Some(event) => Ok(Streamed::Event(event)),
+                    None => continue,
+                },
+                Err(error) => Err(error.to_string()),
+            };
+            let failed = message.is_err();
+            if sender.send(message).is_err() || failed {
+                return;
+            }
+        }
+    });
+    received
+}
+
+/// Reads PRINT's text lines on a thread of its own; blank lines are left out.
+fn read_lines(body: impl BufRead + Send + 'static) -> Received {
+    let (sender, received) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in body.lines() {
+            // A cut connection ends the lines; that is how PRINT stops.
+            let Ok(line) = line else { return };
+            if !line.is_empty() && sender.send(Ok(Streamed::Line(line))).is_err() {
+                return;
+            }
+        }
+    });
+    received
 }
 
 /// Prints a query's answer as it arrives.
