@@ -95,16 +95,26 @@ def test_the_walkthrough_typed_into_the_cli(terminal, tmp_path):
 
     # A statement over two lines: the continuation prompt, then ksqlDB's status table.
     terminal.child.sendline("CREATE STREAM payments (name VARCHAR, amount INTEGER)")
-    terminal.expect(r"\r\n>")
+    terminal.expect(r"\x1b\[K>")  # the continuation prompt, drawn after clearing the line
     created = terminal.run("  WITH (kafka_topic='payments', value_format='json', partitions=1);")
     assert " Message        \r\n----------------\r\n Stream created \r\n----------------" in created
 
-    # Two statements on one line, a semicolon inside quotes among them.
-    created = terminal.run(
-        "CREATE STREAM bob_payments AS SELECT * FROM payments WHERE name = 'Bob;' OR name = 'Bob' EMIT CHANGES; "
-        "CREATE TABLE windowed_totals AS SELECT name, SUM(amount) AS total FROM payments "
-        "WINDOW TUMBLING (SIZE 10 SECONDS) GROUP BY name EMIT CHANGES;")
+    # SET holds for the rest of the session: the queries below read their topics from the
+    # beginning, so they count records produced before they were assigned partitions.
+    changed = terminal.run("SET 'auto.offset.reset' = 'earliest';")
+    assert "Successfully changed local property 'auto.offset.reset' to 'earliest'." in changed
+
+    # Two statements on one line, a semicolon inside quotes among them. (Typed lines stay
+    # shorter than the terminal, which the line editor would otherwise redraw.)
+    created = terminal.run("CREATE STREAM bob_payments AS SELECT * FROM payments "
+                           "WHERE name = 'Bob;' OR name = 'Bob'; SHOW TABLES;")
     assert "Created query with ID CSAS_BOB_PAYMENTS_" in created
+    assert re.search(r" Table Name +\| Kafka Topic +\| Key Format \| Value Format \| Windowed \r\n", created)
+    terminal.child.sendline("CREATE TABLE windowed_totals AS SELECT name, SUM(amount) AS total")
+    terminal.expect(r"\x1b\[K>")
+    terminal.child.sendline("  FROM payments WINDOW TUMBLING (SIZE 10 SECONDS)")
+    terminal.expect(r"\x1b\[K>")
+    created = terminal.run("  GROUP BY name EMIT CHANGES;")
     assert "Created query with ID CTAS_WINDOWED_TOTALS_" in created
 
     streams = terminal.run("SHOW STREAMS;")
@@ -117,7 +127,7 @@ def test_the_walkthrough_typed_into_the_cli(terminal, tmp_path):
     header = terminal.expect(r"\|ROWOFFSET +\|NAME +\|AMOUNT +\|\r\n\+-+")
     assert re.search(r"\+-+\+-+\+-+\+", header)
     wait_until(lambda: transient_queries() == 1, message="the push query running")
-    time.sleep(2)  # the push query reads from the latest offset once assigned
+    time.sleep(2)  # the records come after the query has started, and show as they come
     produce("payments", [("Bob", 10, 1_000), ("Alice", 5, 4_000), ("Bob", 20, 12_000)])
     terminal.expect(r"\|0 +\|Bob +\|10 +\|")
     terminal.expect(r"\|1 +\|Alice +\|5 +\|")
@@ -145,9 +155,7 @@ def test_the_walkthrough_typed_into_the_cli(terminal, tmp_path):
     assert sorted(row[-1] for row in rows) == [10, 20]
     assert "Query terminated" in pulled
 
-    # SET is the session's: the next query reads from the beginning, and LIMIT ends it.
-    changed = terminal.run("SET 'auto.offset.reset' = 'earliest';")
-    assert "Successfully changed local property 'auto.offset.reset' to 'earliest'." in changed
+    # Still reading from the beginning, a push query with LIMIT ends by itself.
     limited = terminal.run("SELECT name, amount FROM bob_payments EMIT CHANGES LIMIT 2;")
     assert re.search(r"\|Bob +\|10 +\|\r\n\|Bob +\|20 +\|\r\n", limited), limited
     assert "Limit Reached\r\nQuery terminated" in limited
