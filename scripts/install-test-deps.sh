@@ -18,4 +18,4 @@ if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
 .venv/bin/pip install --quiet --disable-pip-version-check \
-    'confluent-kafka>=2.3,<3' 'kafka-python>=2.0.2,<4' 'pytest>=7,<9'
+    'confluent-kafka>=2.3,<3' 'kafka-python>=2.0.2,<4' 'pytest>=7,<9' 'pexpect>=4.8,<5'

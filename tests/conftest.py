@@ -1,5 +1,6 @@
 """Fixtures for the end-to-end suites: a real potok-broker process on a free loopback port
-with its own data directory, driven by real Kafka clients."""
+with its own data directory, driven by real Kafka clients; and a whole local cluster with
+its ksql server, shared by the ksql suites."""
 
 import gc
 import os
@@ -7,6 +8,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -106,3 +108,30 @@ def pytest_runtest_makereport(item, call):
 
 def tool(name: str) -> str:
     return str(BIN_DIR / name)
+
+
+@pytest.fixture(scope="module")
+def ksql_cluster():
+    """`potok-operator up` on examples/cluster.yaml: three coordinators, three brokers on
+    127.0.0.1-3:9092 and the ksql server on localhost:8088; yields the data directory."""
+    with tempfile.TemporaryDirectory(prefix="potok-ksql-") as data_dir:
+        process = subprocess.Popen(
+            [tool("potok-operator"), "up", "-f", str(ROOT / "examples" / "cluster.yaml"),
+             "--data-dir", data_dir, "--broker-bin", str(BIN_DIR / "potok-broker"),
+             "--ksql-bin", str(BIN_DIR / "potok-ksql")],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        seen = []
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            line = process.stdout.readline()
+            seen.append(line)
+            if not line or line.startswith("ksql: "):
+                break
+        assert seen and seen[-1].startswith("ksql: http://localhost:8088"), "".join(seen)
+        threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()
+        try:
+            yield Path(data_dir)
+        finally:
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=90)

@@ -6,18 +6,13 @@ records skipped into the processing log, and the server killed and restarted mid
 import http.client
 import json
 import re
-import signal
 import subprocess
-import tempfile
 import threading
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, Producer
-
-from conftest import BIN_DIR, ROOT, tool
 
 KSQL = ("localhost", 8088)
 BOOTSTRAP = "127.0.0.1:9092,127.0.0.2:9092,127.0.0.3:9092"
@@ -25,28 +20,8 @@ EARLIEST = {"auto.offset.reset": "earliest"}
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    with tempfile.TemporaryDirectory(prefix="potok-ksql-") as data_dir:
-        process = subprocess.Popen(
-            [tool("potok-operator"), "up", "-f", str(ROOT / "examples" / "cluster.yaml"),
-             "--data-dir", data_dir, "--broker-bin", str(BIN_DIR / "potok-broker"),
-             "--ksql-bin", str(BIN_DIR / "potok-ksql")],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-        seen = []
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            line = process.stdout.readline()
-            seen.append(line)
-            if not line or line.startswith("ksql: "):
-                break
-        assert seen and seen[-1].startswith("ksql: http://localhost:8088"), "".join(seen)
-        threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()
-        try:
-            yield Path(data_dir)
-        finally:
-            process.send_signal(signal.SIGINT)
-            process.wait(timeout=90)
+def cluster(ksql_cluster):
+    return ksql_cluster
 
 
 def post(path: str, body: dict) -> tuple[int, str]:

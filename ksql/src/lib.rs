@@ -10,8 +10,10 @@
 //! - `executor`: statements applied to the catalog and queries, returning effects to carry out.
 //! - `conformance`: ksqlDB's query-validation test files.
 //! - `server`: the REST server over Kafka (binary `potok-ksql`).
+//! - `cli`: the `ksql` command line, a client of that server's REST API.
 
 pub mod catalog;
+pub mod cli;
 pub mod codec;
 pub mod conformance;
 pub mod decimal;
