@@ -2,7 +2,6 @@
 //! producer, topic metadata for the executor, and the effects statements ask for.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -15,7 +14,10 @@ use crate::executor::Topics;
 
 /// Kafka as the server uses it.
 pub struct KafkaIo {
-    cluster: Arc<Cluster>,
+    /// For consumers, which get connections of their own: a broker answers one request
+    /// per connection at a time, so a consumer's long-polling fetch on a shared
+    /// connection would hold every write behind it.
+    cluster_config: ClusterConfig,
     admin: AdminClient,
     producer: potok_client::producer::Producer,
 }
@@ -30,7 +32,7 @@ impl KafkaIo {
     pub fn new(bootstrap_servers: &str) -> Result<KafkaIo, ClientError> {
         let mut config = ClusterConfig::new(bootstrap_servers)?;
         config.client_id = "potok-ksql".into();
-        let cluster = Cluster::new(config);
+        let cluster = Cluster::new(config.clone());
         let producer_config = ProducerConfig {
             linger: std::time::Duration::from_millis(5),
             ..ProducerConfig::default()
@@ -41,7 +43,7 @@ impl KafkaIo {
                 cluster.clone(),
                 producer_config,
             ),
-            cluster,
+            cluster_config: config,
         })
     }
 
@@ -196,8 +198,8 @@ impl KafkaIo {
         Ok(records)
     }
 
-    /// A consumer on the shared cluster connection.
+    /// A consumer with its own connections.
     pub fn consumer(&self, config: ConsumerConfig) -> Consumer {
-        Consumer::with_cluster(self.cluster.clone(), config)
+        Consumer::new(self.cluster_config.clone(), config)
     }
 }
