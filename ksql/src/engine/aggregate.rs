@@ -3,11 +3,12 @@
 //! adds the new one, so counts can fall back to zero as in ksqlDB. Every change yields the
 //! group's new aggregate row: `[group values..., results..., WINDOWSTART, WINDOWEND]`.
 
+use std::cmp::Ordering;
 use std::collections::{BTreeSet, HashMap};
 
 use serde_json::{json, Value as Json};
 
-use crate::expr::{EvalError, TypedExpr};
+use crate::expr::{compare_values, EvalError, TypedExpr};
 use crate::parser::ast::SourceKind;
 use crate::plan::AggregatePlan;
 use crate::value::{Row, Value};
@@ -16,9 +17,17 @@ use super::state_json;
 use super::window::{is_closed, windows_for};
 use super::{SourceRecord, WindowBounds};
 
-/// A hashable identity for a list of values (values hold doubles, which do not hash).
+/// A hashable identity for a list of values and its window.
 fn identity(values: &[Value], window: Option<WindowBounds>) -> String {
-    format!("{values:?}{window:?}")
+    let mut identity = String::with_capacity(32);
+    for value in values {
+        value.write_identity(&mut identity);
+    }
+    if let Some(window) = window {
+        use std::fmt::Write;
+        let _ = write!(identity, "@{}-{}", window.start, window.end);
+    }
+    identity
 }
 
 /// One group's running state.
@@ -258,11 +267,19 @@ impl AggregateState {
 
     /// Every group's current aggregate row, in key order: what a pull query reads.
     pub fn materialized(&self) -> Vec<Emitted> {
-        let mut identities: Vec<&String> = self.groups.keys().collect();
-        identities.sort();
-        identities
+        let mut groups: Vec<&Group> = self.groups.values().collect();
+        groups.sort_by(|a, b| {
+            let values = a
+                .values
+                .iter()
+                .zip(&b.values)
+                .map(|(x, y)| compare_values(x, y).unwrap_or(Ordering::Equal))
+                .find(|order| order.is_ne())
+                .unwrap_or(Ordering::Equal);
+            values.then_with(|| a.window.map(|w| w.start).cmp(&b.window.map(|w| w.start)))
+        });
+        groups
             .into_iter()
-            .filter_map(|identity| self.groups.get(identity))
             .map(|group| aggregate_row(&self.plan, group))
             .collect()
     }
