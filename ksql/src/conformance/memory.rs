@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::catalog::Source;
 use crate::codec::{self, encode, RawRecord};
-use crate::engine::{Pipeline, Side, SourceRecord, WindowBounds};
+use crate::engine::{input_sources, Pipeline, Side, SourceRecord, WindowBounds};
 use crate::executor::{Effect, Engine, Topics};
 
 /// A record as a topic holds it.
@@ -120,13 +120,7 @@ impl MemoryCluster {
         let Some(query) = engine.queries.get(id) else {
             return;
         };
-        let inputs: Option<Vec<(Side, Source)>> = query
-            .plan
-            .inputs()
-            .into_iter()
-            .zip([Side::Left, Side::Right])
-            .map(|(name, side)| engine.catalog.get(name).map(|s| (side, s.clone())))
-            .collect();
+        let inputs = input_sources(&query.plan, &engine.catalog);
         let (Some(inputs), Some(sink)) = (inputs, engine.catalog.get(&query.sink)) else {
             return;
         };

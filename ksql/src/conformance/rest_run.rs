@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use serde_json::{json, Value as Json};
 
-use crate::engine::{current_rows, Pipeline, Side, SourceRecord};
+use crate::engine::{current_rows, input_sources, Pipeline, Side, SourceRecord};
 use crate::executor::Engine;
 use crate::parser::ast::{Query, SourceKind, Statement};
 use crate::parser::parse;
@@ -100,27 +100,15 @@ fn answer_query(query: &Query, engine: &Engine, cluster: &MemoryCluster) -> Resu
         source.schema.key_columns().count(),
     );
     let limit = query.limit;
-    let inputs: Vec<(Side, crate::catalog::Source)> = plan
-        .inputs()
-        .into_iter()
-        .zip([Side::Left, Side::Right])
-        .filter_map(|(name, side)| Some((side, engine.catalog.get(name)?.clone())))
-        .collect();
+    let inputs = input_sources(&plan, &engine.catalog)
+        .ok_or_else(|| format!("Source `{}` does not exist.", plan.source))?;
     let mut pipeline = Pipeline::new(plan);
     let materialized = cluster
         .materialized(&source.name)
         .filter(|_| pull && source.kind == SourceKind::Table);
     let records: Vec<(Side, SourceRecord)> = if let Some(rows) = materialized {
         rows.into_iter()
-            .map(|row| SourceRecord {
-                key: row.key,
-                value: row.value,
-                timestamp: row.timestamp,
-                partition: 0,
-                offset: 0,
-                window: row.window,
-            })
-            .map(|record| (Side::Left, record))
+            .map(|row| (Side::Left, SourceRecord::from(row)))
             .collect()
     } else if pull && source.kind == SourceKind::Table {
         let decoded = cluster

@@ -10,6 +10,7 @@ mod window;
 
 use std::collections::HashSet;
 
+use crate::catalog::{Catalog, Source};
 use crate::expr::{EvalError, TypedExpr};
 use crate::parser::ast::SourceKind;
 use crate::plan::{QueryPlan, Shape};
@@ -273,6 +274,31 @@ fn finish_join(plan: &QueryPlan, joined: Joined) -> Result<Option<OutputRow>, Ev
         timestamp: joined.timestamp,
         window: joined.window,
     }))
+}
+
+/// The sources a query reads, each with the side of the pipeline it feeds (a query
+/// without a join reads only its left side); None when one is no longer in the catalog.
+pub fn input_sources(plan: &QueryPlan, catalog: &Catalog) -> Option<Vec<(Side, Source)>> {
+    plan.inputs()
+        .into_iter()
+        .zip([Side::Left, Side::Right])
+        .map(|(name, side)| catalog.get(name).map(|source| (side, source.clone())))
+        .collect()
+}
+
+impl From<OutputRow> for SourceRecord {
+    /// A materialized table's row read back as a record of that table, as a pull query
+    /// over it reads it.
+    fn from(row: OutputRow) -> SourceRecord {
+        SourceRecord {
+            key: row.key,
+            value: row.value,
+            timestamp: row.timestamp,
+            partition: 0,
+            offset: 0,
+            window: row.window,
+        }
+    }
 }
 
 /// A table's current rows from its topic's records: the latest record of each key (and

@@ -203,3 +203,22 @@ impl KafkaIo {
         Consumer::new(self.cluster_config.clone(), config)
     }
 }
+
+/// A consumed record read as a record of `source` (its window split off a windowed key).
+pub fn decode_consumed(
+    source: &crate::catalog::Source,
+    record: &ConsumerRecord,
+) -> Result<crate::engine::SourceRecord, String> {
+    let (key, window) = crate::codec::split_windowed_key(record.key.as_deref(), source.window);
+    crate::codec::decode(
+        source,
+        crate::codec::RawRecord {
+            key,
+            value: record.value.as_deref(),
+            timestamp: record.timestamp,
+            partition: record.partition,
+            offset: record.offset,
+            window,
+        },
+    )
+}

@@ -31,8 +31,7 @@ use std::sync::Arc;
 use potok_client::consumer::SeekTo;
 use tokio::sync::Mutex;
 
-use crate::catalog::Source;
-use crate::engine::{Pipeline, Side};
+use crate::engine::{input_sources, Pipeline};
 use crate::executor::{Effect, Engine, KsqlError};
 
 use config::ServerConfig;
@@ -173,13 +172,7 @@ impl KsqlServer {
             .queries
             .get(id)
             .ok_or_else(|| KsqlError::statement(format!("Unknown queryId: {id}")))?;
-        let inputs: Option<Vec<(Side, Source)>> = query
-            .plan
-            .inputs()
-            .into_iter()
-            .zip([Side::Left, Side::Right])
-            .map(|(name, side)| engine.catalog.get(name).map(|s| (side, s.clone())))
-            .collect();
+        let inputs = input_sources(&query.plan, &engine.catalog);
         let (Some(inputs), Some(sink)) = (inputs, engine.catalog.get(&query.sink)) else {
             return Err(KsqlError::statement(format!(
                 "Query {id} reads or writes a source that no longer exists"

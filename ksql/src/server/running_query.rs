@@ -11,10 +11,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::catalog::Source;
-use crate::codec::{decode, encode, split_windowed_key, windowed_key, RawRecord};
+use crate::codec::{encode, windowed_key};
 use crate::engine::{Pipeline, Side};
 
-use super::kafka::KafkaIo;
+use super::kafka::{decode_consumed, KafkaIo};
 use super::processing_log::ProcessingLog;
 use super::transient::routed;
 
@@ -204,17 +204,8 @@ async fn process_batch(
     {
         let mut pipeline = pipeline.lock().unwrap_or_else(|e| e.into_inner());
         for (record, side, source) in routed(records, inputs) {
-            let (key, window) = split_windowed_key(record.key.as_deref(), source.window);
-            let raw = RawRecord {
-                key,
-                value: record.value.as_deref(),
-                timestamp: record.timestamp,
-                partition: record.partition,
-                offset: record.offset,
-                window,
-            };
-            let outputs =
-                decode(source, raw).and_then(|row| pipeline.process(side, &row).map_err(|e| e.0));
+            let outputs = decode_consumed(source, record)
+                .and_then(|row| pipeline.process(side, &row).map_err(|e| e.0));
             let outputs = match outputs {
                 Ok(outputs) => outputs,
                 Err(error) => {

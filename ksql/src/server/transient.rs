@@ -13,8 +13,8 @@ use serde_json::{json, Value as Json};
 use tokio::sync::{mpsc, watch};
 
 use crate::catalog::Source;
-use crate::codec::{decode, split_windowed_key, RawRecord};
-use crate::engine::{current_rows, Pipeline, Side, SourceRecord};
+
+use crate::engine::{current_rows, input_sources, Pipeline, Side, SourceRecord};
 use crate::executor::KsqlError;
 use crate::parser::ast::{Query, SourceKind, Statement};
 use crate::parser::{parse, split_statements};
@@ -22,6 +22,7 @@ use crate::plan::{check_pull, plan_query, QueryPlan, Target};
 use crate::types::SqlType;
 use crate::value::Value;
 
+use super::kafka::decode_consumed;
 use super::statements::{StatementFailure, BAD_STATEMENT};
 use super::KsqlServer;
 
@@ -177,12 +178,7 @@ impl KsqlServer {
             let engine = self.engine.lock().await;
             let plan = plan_query(query, &engine.catalog, Target::Client)
                 .map_err(|e| failure(text, KsqlError::from(e)))?;
-            let inputs: Option<Vec<(Side, Source)>> = plan
-                .inputs()
-                .into_iter()
-                .zip([Side::Left, Side::Right])
-                .map(|(name, side)| engine.catalog.get(name).map(|s| (side, s.clone())))
-                .collect();
+            let inputs = input_sources(&plan, &engine.catalog);
             (
                 plan,
                 inputs.ok_or_else(|| failure(text, "the source is gone"))?,
@@ -299,16 +295,7 @@ impl KsqlServer {
                 }
             };
             for (record, side, source) in routed(&records, &inputs) {
-                let (key, window) = split_windowed_key(record.key.as_deref(), source.window);
-                let raw = RawRecord {
-                    key,
-                    value: record.value.as_deref(),
-                    timestamp: record.timestamp,
-                    partition: record.partition,
-                    offset: record.offset,
-                    window,
-                };
-                let outputs = match decode(source, raw)
+                let outputs = match decode_consumed(source, record)
                     .and_then(|row| pipeline.client_rows(side, &row).map_err(|e| e.0))
                 {
                     Ok(outputs) => outputs,
@@ -341,17 +328,9 @@ impl KsqlServer {
         let limit = query.limit.unwrap_or(u64::MAX) as usize;
         let mut pipeline = Pipeline::new(plan);
         let records: Vec<SourceRecord> = match self.materialized(&source.name).await {
-            Some(rows) if source.kind == SourceKind::Table => rows
-                .into_iter()
-                .map(|row| SourceRecord {
-                    key: row.key,
-                    value: row.value,
-                    timestamp: row.timestamp,
-                    partition: 0,
-                    offset: 0,
-                    window: row.window,
-                })
-                .collect(),
+            Some(rows) if source.kind == SourceKind::Table => {
+                rows.into_iter().map(SourceRecord::from).collect()
+            }
             _ => {
                 let partitions = self
                     .io
@@ -366,18 +345,9 @@ impl KsqlServer {
                     .read_to_end(&source.topic, partitions)
                     .await
                     .map_err(|e| e.to_string())?;
-                let decoded = consumed.iter().filter_map(|record| {
-                    let (key, window) = split_windowed_key(record.key.as_deref(), source.window);
-                    let raw = RawRecord {
-                        key,
-                        value: record.value.as_deref(),
-                        timestamp: record.timestamp,
-                        partition: record.partition,
-                        offset: record.offset,
-                        window,
-                    };
-                    decode(source, raw).ok()
-                });
+                let decoded = consumed
+                    .iter()
+                    .filter_map(|record| decode_consumed(source, record).ok());
                 match source.kind {
                     SourceKind::Table => current_rows(decoded),
                     SourceKind::Stream => decoded.collect(),
