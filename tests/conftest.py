@@ -106,6 +106,18 @@ def pytest_runtest_makereport(item, call):
     setattr(item, "rep_" + report.when, report)
 
 
+def wait_until(check, timeout=30.0, message="condition"):
+    """Calls `check` until it returns something true, and returns that."""
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.3)
+    raise AssertionError(f"{message} not met within {timeout}s; last: {last!r}")
+
+
 def tool(name: str) -> str:
     return str(BIN_DIR / name)
 

@@ -14,6 +14,8 @@ import urllib.request
 import pytest
 from confluent_kafka import Consumer, Producer
 
+from conftest import wait_until
+
 KSQL = ("localhost", 8088)
 BOOTSTRAP = "127.0.0.1:9092,127.0.0.2:9092,127.0.0.3:9092"
 EARLIEST = {"auto.offset.reset": "earliest"}
@@ -65,17 +67,6 @@ def produce(topic: str, records: list[tuple[bytes | None, bytes, int | None]]):
 
 def payment(name: str, amount: int, timestamp: int | None = None):
     return None, json.dumps({"name": name, "amount": amount}).encode(), timestamp
-
-
-def wait_until(check, timeout=30.0, message="condition"):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.3)
-    raise AssertionError(f"{message} not met within {timeout}s; last: {last!r}")
 
 
 def test_the_walkthrough_through_the_rest_api(cluster):

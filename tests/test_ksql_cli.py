@@ -16,7 +16,7 @@ import pexpect
 import pytest
 from confluent_kafka import Producer
 
-from conftest import tool
+from conftest import tool, wait_until
 
 SERVER = "http://localhost:8088"
 BOOTSTRAP = "127.0.0.1:9092,127.0.0.2:9092,127.0.0.3:9092"
@@ -38,17 +38,6 @@ def transient_queries() -> float:
     match = re.search(r"^ksql_transient_queries (\S+)$", text, re.MULTILINE)
     assert match, text
     return float(match.group(1))
-
-
-def wait_until(check, timeout=30.0, message="condition"):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.3)
-    raise AssertionError(f"{message} not met within {timeout}s; last: {last!r}")
 
 
 def pull_rows(sql: str) -> list:
