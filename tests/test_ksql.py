@@ -289,6 +289,17 @@ def test_query_stream_inserts_stream_and_close_query(cluster):
     status, _ = post_raw("/close-query", json.dumps({"queryId": metadata["queryId"]}))
     assert status == 400
 
+    # HTTP/2 without TLS (prior knowledge), as ksqlDB's Java client speaks it.
+    answer = subprocess.run(
+        ["curl", "-s", "--http2-prior-knowledge", "-X", "POST", "http://localhost:8088/query-stream",
+         "-H", "Accept: application/vnd.ksqlapi.delimited.v1", "-w", "\nHTTP %{http_version}\n",
+         "-d", json.dumps({"sql": "SELECT sensor, temp FROM readings EMIT CHANGES LIMIT 2;",
+                           "properties": {"auto.offset.reset": "earliest"}})],
+        capture_output=True, text=True, timeout=60, check=True).stdout.splitlines()
+    assert json.loads(answer[0])["columnNames"] == ["SENSOR", "TEMP"]
+    assert sorted(json.loads(line) for line in answer[1:3]) == [["a", 20.5], ["b", 21.0]]
+    assert answer[-1] == "HTTP 2"
+
 
 def post_raw(path: str, body: str) -> tuple[int, str]:
     connection = http.client.HTTPConnection(*KSQL, timeout=60)
