@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs on a fresh Debian machine: kcat (librdkafka) from
-# Debian, and the Python clients plus pytest in .venv. Safe to run again.
+# Installs what the test suite needs on a fresh Debian machine: kcat (librdkafka) and curl
+# (HTTP/2 requests) from Debian, and the Python clients, pexpect and pytest in .venv. Safe
+# to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v kcat >/dev/null 2>&1; then
+if ! command -v kcat >/dev/null 2>&1 || ! command -v curl >/dev/null 2>&1; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq kcat >/dev/null
+    apt-get install -y -qq kcat curl >/dev/null
 fi
 
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
