@@ -184,6 +184,14 @@ struct Target<'a> {
     changelog: Option<&'a str>,
 }
 
+/// One record to write: to the sink or to the changelog.
+struct Write<'a> {
+    topic: &'a str,
+    key: Option<Vec<u8>>,
+    value: Option<Vec<u8>>,
+    timestamp: Option<i64>,
+}
+
 /// Runs a batch through the pipeline and waits until every output, and the state it left,
 /// is acknowledged.
 async fn process_batch(
@@ -199,7 +207,9 @@ async fn process_batch(
         sink,
         changelog,
     } = target;
-    let mut sends = Vec::new();
+    // The batch's records are computed first and handed to the producer together, so its
+    // task drains them in one go instead of being woken for each.
+    let mut writes: Vec<Write<'_>> = Vec::new();
     let began = std::time::Instant::now();
     {
         let mut pipeline = pipeline.lock().unwrap_or_else(|e| e.into_inner());
@@ -217,7 +227,12 @@ async fn process_batch(
                 match encode(sink, &output) {
                     Ok((key, value)) => {
                         let key = windowed_key(key, output.window, sink.window);
-                        sends.push(io.send(&sink.topic, key, value, Some(output.timestamp)));
+                        writes.push(Write {
+                            topic: &sink.topic,
+                            key,
+                            value,
+                            timestamp: Some(output.timestamp),
+                        });
                     }
                     Err(error) => log.record(id, &source.topic, record, &error),
                 }
@@ -226,12 +241,21 @@ async fn process_batch(
         if let Some(changelog) = changelog {
             for (key, content) in pipeline.drain_changes() {
                 let value = content.map(|c| c.to_string().into_bytes());
-                sends.push(io.send(changelog, Some(key.into_bytes()), value, None));
+                writes.push(Write {
+                    topic: changelog,
+                    key: Some(key.into_bytes()),
+                    value,
+                    timestamp: None,
+                });
             }
         }
     }
     let computed = began.elapsed();
-    let count = sends.len();
+    let count = writes.len();
+    let sends: Vec<_> = writes
+        .into_iter()
+        .map(|write| io.send(write.topic, write.key, write.value, write.timestamp))
+        .collect();
     for send in sends {
         send.await?;
     }
