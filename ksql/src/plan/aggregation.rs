@@ -317,21 +317,7 @@ pub(super) fn plan(
         )));
     }
     let keys: Vec<usize> = key_positions.into_iter().flatten().collect();
-    let mut ordered: Vec<OutputColumn> = keys
-        .iter()
-        .map(|i| OutputColumn {
-            kind: ColumnKind::Key,
-            ..output[*i].clone()
-        })
-        .collect();
-    ordered.extend(
-        output
-            .into_iter()
-            .enumerate()
-            .filter(|(i, _)| !keys.contains(i))
-            .map(|(_, c)| c),
-    );
-    Ok((plan, ordered))
+    Ok((plan, super::keys_first(output, &keys)))
 }
 
 /// `A, B and C`, as ksqlDB lists names.

@@ -85,13 +85,9 @@ fn name_all(selected: &[Selected], sides: &Sides<'_>) -> Result<Vec<String>, Pla
             && sides.right.schema.columns.iter().any(|c| c.name == name)
             || crate::schema::is_reserved_column(name)
     };
-    let mut generated = GeneratedNames::new(
-        sides.scope.columns.iter().map(|c| c.name.as_str()).chain(
-            selected
-                .iter()
-                .filter_map(|s| s.alias.as_ref())
-                .map(|a| a.name.as_str()),
-        ),
+    let mut generated = GeneratedNames::avoiding(
+        sides.scope.columns.iter().map(|c| c.name.as_str()),
+        selected.iter().map(|s| s.alias.as_ref()),
     );
     selected
         .iter()
@@ -166,18 +162,7 @@ pub(super) fn plan(
             aliases.join(" and ")
         )));
     }
-    let key = chosen[0];
-    let mut ordered = vec![OutputColumn {
-        kind: ColumnKind::Key,
-        ..output[key].clone()
-    }];
-    ordered.extend(
-        output
-            .into_iter()
-            .enumerate()
-            .filter(|(i, _)| *i != key)
-            .map(|(_, column)| column),
-    );
+    let ordered = super::keys_first(output, &chosen);
     if ordered.len() == 1 {
         return Err(PlanError(
             "The projection contains no value columns.".into(),

@@ -107,6 +107,26 @@ pub enum WindowSpec {
     Session { gap: u64, grace: u64 },
 }
 
+/// The output columns with those at `keys` (in that order) marked as keys and moved first,
+/// as a sink's schema lists them.
+fn keys_first(output: Vec<OutputColumn>, keys: &[usize]) -> Vec<OutputColumn> {
+    let mut ordered: Vec<OutputColumn> = keys
+        .iter()
+        .map(|i| OutputColumn {
+            kind: ColumnKind::Key,
+            ..output[*i].clone()
+        })
+        .collect();
+    ordered.extend(
+        output
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| !keys.contains(i))
+            .map(|(_, column)| column),
+    );
+    ordered
+}
+
 impl QueryPlan {
     /// The schema of the result as a sink records it.
     pub fn output_schema(&self) -> LogicalSchema {

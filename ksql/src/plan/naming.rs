@@ -23,6 +23,18 @@ impl GeneratedNames {
         }
     }
 
+    /// Names that avoid the source's columns and every alias the SELECT list gives.
+    pub fn avoiding<'a>(
+        columns: impl IntoIterator<Item = &'a str>,
+        aliases: impl IntoIterator<Item = Option<&'a Ident>>,
+    ) -> Self {
+        GeneratedNames::new(
+            columns
+                .into_iter()
+                .chain(aliases.into_iter().flatten().map(|a| a.name.as_str())),
+        )
+    }
+
     pub fn next(&mut self) -> String {
         loop {
             let name = format!("KSQL_COL_{}", self.next);

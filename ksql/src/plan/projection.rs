@@ -78,13 +78,9 @@ pub(super) fn name_all(
     source: &Source,
     target: Target<'_>,
 ) -> Result<Vec<String>, PlanError> {
-    let mut generated = GeneratedNames::new(
-        source.schema.columns.iter().map(|c| c.name.as_str()).chain(
-            selected
-                .iter()
-                .filter_map(|s| s.alias.as_ref())
-                .map(|a| a.name.as_str()),
-        ),
+    let mut generated = GeneratedNames::avoiding(
+        source.schema.columns.iter().map(|c| c.name.as_str()),
+        selected.iter().map(|s| s.alias.as_ref()),
     );
     selected
         .iter()
@@ -186,20 +182,7 @@ pub(super) fn plan(
             missing.join(", ")
         )));
     }
-    let mut ordered: Vec<OutputColumn> = keys
-        .iter()
-        .map(|i| OutputColumn {
-            kind: ColumnKind::Key,
-            ..output[*i].clone()
-        })
-        .collect();
-    ordered.extend(
-        output
-            .into_iter()
-            .enumerate()
-            .filter(|(i, _)| !keys.contains(i))
-            .map(|(_, column)| column),
-    );
+    let ordered = super::keys_first(output, &keys);
     if ordered.iter().all(|c| c.kind == ColumnKind::Key) {
         return Err(PlanError(
             "The projection contains no value columns.".into(),
