@@ -60,11 +60,23 @@ impl Decimal {
                 .and_then(|v| v.checked_add(i128::from(digit as u8 - b'0')))
                 .ok_or(DecimalError::Overflow)?;
         }
-        let mut scale = fraction.len() as i32 - exponent;
-        while scale < 0 {
-            unscaled = unscaled.checked_mul(10).ok_or(DecimalError::Overflow)?;
-            scale += 1;
+        // Checked before any digit is added: `1e2000000000` is refused at once instead of
+        // multiplied out, and zero with any exponent is zero.
+        let scale = fraction.len() as i64 - i64::from(exponent);
+        if unscaled == 0 {
+            return Ok(Decimal::new(
+                0,
+                u8::try_from(scale.max(0)).unwrap_or(u8::MAX),
+            ));
         }
+        let (unscaled, scale) = if scale < 0 {
+            let power = u8::try_from(-scale).map_err(|_| DecimalError::Overflow)?;
+            let factor = ten_to(power).ok_or(DecimalError::Overflow)?;
+            let widened = unscaled.checked_mul(factor).ok_or(DecimalError::Overflow)?;
+            (widened, 0)
+        } else {
+            (unscaled, scale)
+        };
         let scale = u8::try_from(scale).map_err(|_| DecimalError::Overflow)?;
         Ok(Decimal::new(
             if negative { -unscaled } else { unscaled },
@@ -254,6 +266,24 @@ mod tests {
         assert_eq!(d("1.5e-2").to_string(), "0.015");
         assert!(Decimal::parse("1.2.3").is_err());
         assert!(Decimal::parse("").is_err());
+    }
+
+    #[test]
+    fn huge_exponents_fail_without_expanding() {
+        assert_eq!(Decimal::parse("1e2000000000"), Err(DecimalError::Overflow));
+        assert_eq!(
+            Decimal::parse("-1.5e2147483647"),
+            Err(DecimalError::Overflow)
+        );
+        assert_eq!(
+            Decimal::parse("1.5e-2147483648"),
+            Err(DecimalError::Overflow)
+        );
+        assert_eq!(Decimal::parse("1e38").map(|d| d.precision()), Ok(39));
+        assert_eq!(Decimal::parse("1e39"), Err(DecimalError::Overflow));
+        assert_eq!(d("0e2000000000").to_string(), "0");
+        assert_eq!(d("0.00e-2").to_string(), "0.0000");
+        assert_eq!(d("0e2147483647").to_string(), "0");
     }
 
     #[test]

@@ -121,10 +121,14 @@ fn literal(literal: &Literal) -> Result<TypedExpr, Failure> {
         },
         Literal::Decimal(text) => {
             let value = Decimal::parse(text).map_err(|e| Failure::Plain(e.to_string()))?;
-            let sql_type = SqlType::Decimal {
-                precision: value.precision().max(value.scale),
-                scale: value.scale,
-            };
+            let (precision, scale) = (value.precision().max(value.scale), value.scale);
+            if precision > crate::types::MAX_DECIMAL_PRECISION {
+                return Err(Failure::Plain(format!(
+                    "DECIMAL precision must be <= {}: DECIMAL({precision},{scale})",
+                    crate::types::MAX_DECIMAL_PRECISION
+                )));
+            }
+            let sql_type = SqlType::Decimal { precision, scale };
             typed(Node::Literal(Value::Decimal(value)), Some(sql_type))
         }
         Literal::Double(d) => typed(Node::Literal(Value::Double(*d)), Some(SqlType::Double)),
@@ -734,6 +738,34 @@ mod tests {
             compile(&bool_sum, &scope(), Clause::Where).unwrap_err().0,
             "Error in WHERE expression: Error processing expression: (true + 1.5). Unsupported arithmetic types. BOOLEAN DECIMAL"
         );
+    }
+
+    #[test]
+    fn decimal_literals_and_casts_out_of_range_are_errors() {
+        let literal = |text: &str| Expr::Literal(Literal::Decimal(text.into()));
+        let tiny = format!("0.{}1", "0".repeat(100));
+        assert_eq!(
+            compile(&literal(&tiny), &scope(), Clause::Select)
+                .unwrap_err()
+                .0,
+            "DECIMAL precision must be <= 38: DECIMAL(101,101)"
+        );
+        let wide = format!("{}.5", "9".repeat(60));
+        assert_eq!(
+            compile(&literal(&wide), &scope(), Clause::Select)
+                .unwrap_err()
+                .0,
+            "Numeric field overflow"
+        );
+        let cast = Expr::Cast {
+            expr: Box::new(string("1e2000000000")),
+            to: SqlType::Decimal {
+                precision: 10,
+                scale: 2,
+            },
+        };
+        let typed = compile(&cast, &scope(), Clause::Select).unwrap();
+        assert!(typed.eval(&[Value::Integer(1), Value::Null]).is_err());
     }
 
     #[test]

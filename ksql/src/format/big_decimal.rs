@@ -6,6 +6,10 @@
 
 use crate::decimal::Decimal;
 
+/// The longest plain rendering of a value an error message shows; Jackson's longest number
+/// text (`StreamReadConstraints`' default maximum number length) is 1000 characters.
+const MAX_SHOWN_LENGTH: u64 = 1000;
+
 /// `digits × 10^-scale`, the digits without leading zeros ("0" for zero).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct BigDecimal {
@@ -119,6 +123,34 @@ impl BigDecimal {
         format!("{}{first}{point}{rest}E{plus}{adjusted}", self.sign())
     }
 
+    /// How long `to_plain_string` would be, computed without writing it.
+    fn plain_length(&self) -> u64 {
+        let digits = self.digits.len() as u64;
+        let sign = self.sign().len() as u64;
+        let body = if self.scale <= 0 {
+            let zeros = if self.is_zero() {
+                0
+            } else {
+                self.scale.unsigned_abs()
+            };
+            digits + zeros
+        } else {
+            digits.max(self.scale as u64 + 1) + 1
+        };
+        sign + body
+    }
+
+    /// The value for an error message: plain as ksqlDB shows it, unless that would take more
+    /// than `MAX_SHOWN_LENGTH` characters (`1e2000000000` is two billion zeros), then in
+    /// `toString()`'s scientific notation.
+    pub(crate) fn to_shown_string(&self) -> String {
+        if self.plain_length() <= MAX_SHOWN_LENGTH {
+            self.to_plain_string()
+        } else {
+            self.to_java_string()
+        }
+    }
+
     /// `BigDecimal.toPlainString()`: never an exponent.
     pub(crate) fn to_plain_string(&self) -> String {
         if self.scale <= 0 {
@@ -153,7 +185,7 @@ impl BigDecimal {
             return Err(format!(
                 "Numeric field overflow: A field with precision {precision} and scale {scale} \
                  must round to an absolute value less than 10^{whole_digits}. Got {}",
-                self.to_plain_string()
+                self.to_shown_string()
             ));
         }
         if self.is_zero() {
@@ -167,7 +199,7 @@ impl BigDecimal {
                 return Err(format!(
                     "Cannot fit decimal '{}' into DECIMAL({precision}, {scale}) without \
                      rounding. (Requires {},{})",
-                    self.to_plain_string(),
+                    self.to_shown_string(),
                     self.digits.len(),
                     self.scale
                 ));
@@ -302,6 +334,35 @@ mod tests {
         assert!(fit("1", 2, 2).is_err());
         assert!(fit("0.001", 5, 1).is_err());
         assert!(fit("1e400", 38, 0).is_err());
+    }
+
+    #[test]
+    fn huge_exponents_are_refused_before_any_expansion() {
+        assert_eq!(
+            fit("1e2000000000", 10, 2),
+            Err(
+                "Numeric field overflow: A field with precision 10 and scale 2 must round to an \
+                 absolute value less than 10^8. Got 1E+2000000000"
+                    .into()
+            )
+        );
+        assert_eq!(
+            fit("-1e-2000000000", 4, 2),
+            Err(
+                "Cannot fit decimal '-1E-2000000000' into DECIMAL(4, 2) without rounding. \
+                 (Requires 1,2000000000)"
+                    .into()
+            )
+        );
+        assert_eq!(fit("0e2000000000", 4, 2), Ok("0.00".into()));
+        assert_eq!(fit("0e-2000000000", 4, 2), Ok("0.00".into()));
+        // Short enough to show plainly, as ksqlDB does.
+        assert!(fit("1e900", 4, 2)
+            .unwrap_err()
+            .ends_with(&format!("Got 1{}", "0".repeat(900))));
+        assert_eq!(big("1e999").plain_length(), 1000);
+        assert_eq!(big("-1.5e-3").plain_length(), "-0.0015".len() as u64);
+        assert_eq!(big("0e5").plain_length(), 1);
     }
 
     #[test]
