@@ -189,6 +189,7 @@ impl AggregateState {
         let windows = match &self.plan.window {
             Some(spec) => {
                 let open: Vec<WindowBounds> = windows_for(spec, record.timestamp)
+                    .map_err(|e| EvalError(e.to_string()))?
                     .into_iter()
                     .filter(|window| !is_closed(spec, window, self.stream_time))
                     .collect();

@@ -217,14 +217,17 @@ impl JoinState {
             results.extend(self.close_pending(within));
         }
         let (before, after) = Self::reach(side, within);
-        let retention = (within.before + within.after + within.grace) as i64;
+        let retention = millis(within.retention_ms());
         let id = identity(&key, record.window);
         let this = self.keep(record, row, key.clone());
         let mut matches: Vec<Kept> = self.kept[side.other().index()]
             .get(&id)
             .into_iter()
             .flatten()
-            .filter(|o| o.timestamp >= t - before as i64 && o.timestamp <= t + after as i64)
+            .filter(|o| {
+                o.timestamp >= t.saturating_sub(millis(before))
+                    && o.timestamp <= t.saturating_add(millis(after))
+            })
             .cloned()
             .collect();
         matches.sort_by_key(|o| o.timestamp);
@@ -242,7 +245,7 @@ impl JoinState {
         }
         let late = t < self.stream_time.saturating_sub(retention);
         if matches.is_empty() && self.outer(side) {
-            if within.legacy || t + (after as i64) < self.stream_time {
+            if within.legacy || t.saturating_add(millis(after)) < self.stream_time {
                 results.push(Joined {
                     row: self.joined(side, Some(&this), None, &key),
                     key: key.clone(),
@@ -279,7 +282,10 @@ impl JoinState {
             else {
                 continue;
             };
-            let closes_at = kept.timestamp + (after + within.grace) as i64;
+            let closes_at = kept
+                .timestamp
+                .saturating_add(millis(after))
+                .saturating_add(millis(within.grace));
             if closes_at < self.stream_time {
                 closed.push((kept.timestamp, *seq, *side, kept.clone()));
             }
@@ -626,6 +632,12 @@ fn decode_kept(json: &Json) -> Option<Kept> {
         window,
         seq: json.get("seq")?.as_u64()?,
     })
+}
+
+/// A duration in event-time milliseconds; the planner keeps durations within an i64, and a
+/// larger one would mean "forever", which `i64::MAX` also means here.
+fn millis(duration_ms: u64) -> i64 {
+    i64::try_from(duration_ms).unwrap_or(i64::MAX)
 }
 
 /// Whether a changelog key belongs to a join's state.

@@ -6,6 +6,8 @@
 mod aggregate;
 mod join;
 mod state_json;
+#[cfg(test)]
+mod tests;
 mod window;
 
 use std::collections::HashSet;

@@ -272,9 +272,16 @@ impl fmt::Display for TimeUnit {
     }
 }
 
+/// The longest duration ksql computes with: event times and window bounds are milliseconds
+/// in an i64, as Kafka's record timestamps are (about 292 million years).
+pub const MAX_DURATION_MS: u64 = i64::MAX as u64;
+
 impl Duration {
-    pub fn as_millis(&self) -> u64 {
-        self.value.saturating_mul(self.unit.millis())
+    /// The duration in milliseconds; None when over `MAX_DURATION_MS`.
+    pub fn millis(&self) -> Option<u64> {
+        self.value
+            .checked_mul(self.unit.millis())
+            .filter(|ms| *ms <= MAX_DURATION_MS)
     }
 }
 

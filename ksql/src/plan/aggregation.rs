@@ -8,7 +8,7 @@ use crate::expr::scope::Scope;
 use crate::expr::{compile, Clause};
 use crate::functions::aggregate::resolve_aggregate;
 use crate::functions::is_aggregate;
-use crate::parser::ast::{Expr, Ident, Literal, Query, SelectItem, SourceKind, Window};
+use crate::parser::ast::{Expr, Ident, Literal, Query, SelectItem, SourceKind};
 use crate::schema::{ColumnKind, WINDOW_COLUMNS};
 use crate::types::SqlType;
 use crate::value::Value;
@@ -16,10 +16,8 @@ use crate::value::Value;
 use super::naming::{check_alias, natural_name, GeneratedNames};
 use super::projection::{expand, Selected};
 use super::rewrite::{rewrite, unqualified, visit, window_bound_in, window_bounds_misplaced};
-use super::{AggregateCall, AggregatePlan, OutputColumn, PlanError, Target, WindowSpec};
-
-/// Kafka Streams' default window retention, from which the default grace period derives.
-const DEFAULT_RETENTION_MS: u64 = 24 * 60 * 60 * 1000;
+use super::window::window_spec;
+use super::{AggregateCall, AggregatePlan, OutputColumn, PlanError, Target};
 
 /// Whether SELECT or HAVING calls an aggregate function.
 pub(super) fn uses_aggregates(query: &Query) -> bool {
@@ -53,43 +51,6 @@ fn group_name(i: usize) -> String {
 
 fn aggregate_name(i: usize) -> String {
     format!("$AGGREGATE_{i}")
-}
-
-fn window_spec(window: &Window) -> Result<WindowSpec, PlanError> {
-    let default_grace = |size: u64| DEFAULT_RETENTION_MS.saturating_sub(size);
-    Ok(match window {
-        Window::Tumbling { size, grace, .. } => {
-            let size = size.as_millis();
-            if size == 0 {
-                return Err(PlanError("Window size must be greater than zero.".into()));
-            }
-            WindowSpec::Tumbling {
-                size,
-                grace: grace.map_or(default_grace(size), |g| g.as_millis()),
-            }
-        }
-        Window::Hopping {
-            size,
-            advance,
-            grace,
-            ..
-        } => {
-            let (size, advance) = (size.as_millis(), advance.as_millis());
-            if advance == 0 || advance > size {
-                return Err(PlanError(format!(
-                    "Window advance ({advance} ms) must be greater than zero and at most the window size ({size} ms)."
-                )));
-            }
-            WindowSpec::Hopping {
-                size,
-                advance,
-                grace: grace.map_or(default_grace(size), |g| g.as_millis()),
-            }
-        }
-        Window::Session { .. } => {
-            return Err(PlanError("SESSION windows are not supported yet.".into()));
-        }
-    })
 }
 
 /// The aggregate calls of SELECT and HAVING, in order of appearance, each once.

@@ -8,9 +8,12 @@ use crate::catalog::{Catalog, Source, WindowKind};
 use crate::expr::scope::{Resolution, Scope};
 use crate::expr::{compile, Clause, Node, TypedExpr};
 use crate::format::Format;
-use crate::parser::ast::{BinaryOp, Expr, JoinKind, JoinWindow, Query, Relation, SourceKind};
+use crate::parser::ast::{
+    BinaryOp, Expr, JoinKind, JoinWindow, Query, Relation, SourceKind, MAX_DURATION_MS,
+};
 use crate::types::SqlType;
 
+use super::window::duration_ms;
 use super::{join_output, rewrite, source_scope, PlanError, QueryPlan, Shape, Target};
 
 /// Kafka Streams' grace period for stream-stream joins that name none: a day.
@@ -53,13 +56,25 @@ pub struct JoinWithin {
 }
 
 impl JoinWithin {
-    fn from_ast(window: &JoinWindow) -> JoinWithin {
-        JoinWithin {
-            before: window.before.as_millis(),
-            after: window.after.as_millis(),
-            grace: window.grace.map_or(LEGACY_GRACE_MS, |g| g.as_millis()),
+    fn from_ast(window: &JoinWindow) -> Result<JoinWithin, PlanError> {
+        Ok(JoinWithin {
+            before: duration_ms(&window.before, "Join window")?,
+            after: duration_ms(&window.after, "Join window")?,
+            grace: match &window.grace {
+                Some(grace) => duration_ms(grace, "Grace period")?,
+                None => LEGACY_GRACE_MS,
+            },
             legacy: window.grace.is_none(),
-        }
+        })
+    }
+
+    /// How long a buffered record can still be joined: the whole window and the grace
+    /// period, at most the longest duration.
+    pub fn retention_ms(&self) -> u64 {
+        self.before
+            .saturating_add(self.after)
+            .saturating_add(self.grace)
+            .min(MAX_DURATION_MS)
     }
 }
 
@@ -346,7 +361,7 @@ fn plan_sides<'c>(from: &Relation, catalog: &'c Catalog) -> Result<Sides<'c>, Pl
             key_positions,
             synthetic_key,
             foreign_key,
-            within: within.as_ref().map(JoinWithin::from_ast),
+            within: within.as_ref().map(JoinWithin::from_ast).transpose()?,
         },
     })
 }

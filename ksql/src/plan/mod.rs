@@ -13,6 +13,7 @@ mod projection;
 mod pull;
 mod rewrite;
 mod source_scope;
+mod window;
 
 use crate::catalog::{Catalog, WindowKind};
 use crate::expr::{compile, Clause, ExprError, TypedExpr};
@@ -23,6 +24,7 @@ use crate::schema::{ColumnKind, LogicalSchema};
 pub use join::{JoinPlan, JoinWithin};
 pub use pull::check_pull;
 pub use source_scope::source_scope;
+pub use window::MAX_WINDOWS_PER_RECORD;
 
 /// A statement that cannot be planned, with ksqlDB's message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -105,6 +107,17 @@ pub enum WindowSpec {
     Tumbling { size: u64, grace: u64 },
     Hopping { size: u64, advance: u64, grace: u64 },
     Session { gap: u64, grace: u64 },
+}
+
+impl WindowSpec {
+    /// How many windows one record falls in: SIZE / ADVANCE BY rounded up for a hopping
+    /// window, one for the others.
+    pub fn windows_per_record(&self) -> u64 {
+        match *self {
+            WindowSpec::Hopping { size, advance, .. } => size.div_ceil(advance.max(1)),
+            WindowSpec::Tumbling { .. } | WindowSpec::Session { .. } => 1,
+        }
+    }
 }
 
 /// The output columns with those at `keys` (in that order) marked as keys and moved first,
