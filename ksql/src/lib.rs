@@ -10,6 +10,7 @@
 //! - `executor`: statements applied to the catalog and queries, returning effects to carry out.
 //! - `conformance`: ksqlDB's query-validation test files.
 //! - `server`: the REST server over Kafka (binary `potok-ksql`).
+//! - `sync`: the one policy for poisoned locks (recover and go on).
 //! - `cli`: the `ksql` command line, a client of that server's REST API.
 
 pub mod catalog;
@@ -26,5 +27,6 @@ pub mod parser;
 pub mod plan;
 pub mod schema;
 pub mod server;
+pub mod sync;
 pub mod types;
 pub mod value;

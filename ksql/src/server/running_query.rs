@@ -13,6 +13,7 @@ use tokio::task::JoinHandle;
 use crate::catalog::Source;
 use crate::codec::{encode, windowed_key};
 use crate::engine::{Pipeline, Side};
+use crate::sync::LockExt;
 
 use super::kafka::{decode_consumed, KafkaIo};
 use super::processing_log::ProcessingLog;
@@ -80,7 +81,7 @@ async fn restore_state(
         .read_to_end(changelog, 1)
         .await
         .map_err(|e| e.to_string())?;
-    let mut pipeline = pipeline.lock().unwrap_or_else(|e| e.into_inner());
+    let mut pipeline = pipeline.lock_or_recover();
     for record in &records {
         let Some(key) = record
             .key
@@ -212,7 +213,7 @@ async fn process_batch(
     let mut writes: Vec<Write<'_>> = Vec::new();
     let began = std::time::Instant::now();
     {
-        let mut pipeline = pipeline.lock().unwrap_or_else(|e| e.into_inner());
+        let mut pipeline = pipeline.lock_or_recover();
         for (record, side, source) in routed(records, inputs) {
             let outputs = decode_consumed(source, record)
                 .and_then(|row| pipeline.process(side, &row).map_err(|e| e.0));

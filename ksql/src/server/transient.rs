@@ -19,6 +19,7 @@ use crate::executor::KsqlError;
 use crate::parser::ast::{Query, SourceKind, Statement};
 use crate::parser::{parse, split_statements};
 use crate::plan::{check_pull, plan_query, QueryPlan, Target};
+use crate::sync::LockExt;
 use crate::types::SqlType;
 use crate::value::Value;
 
@@ -73,28 +74,18 @@ pub struct TransientQueries {
 impl TransientQueries {
     /// Ends a push query; false when none has that id.
     pub fn close(&self, id: &str) -> bool {
-        let stop = self
-            .stops
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(id);
+        let stop = self.stops.lock_or_recover().remove(id);
         stop.is_some_and(|stop| stop.send(true).is_ok())
     }
 
     fn register(&self, id: &str) -> watch::Receiver<bool> {
         let (stop, stopped) = watch::channel(false);
-        self.stops
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id.to_string(), stop);
+        self.stops.lock_or_recover().insert(id.to_string(), stop);
         stopped
     }
 
     fn forget(&self, id: &str) {
-        self.stops
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(id);
+        self.stops.lock_or_recover().remove(id);
     }
 }
 
