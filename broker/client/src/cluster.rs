@@ -13,6 +13,7 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
 
+use crate::backoff::{self, Backoff};
 use crate::connection::Connection;
 use crate::error::{check, ClientError, KafkaError};
 
@@ -27,6 +28,8 @@ pub struct ClusterConfig {
     pub request_timeout: Duration,
     /// `retry.backoff.ms`: the first pause before retrying a retriable error.
     pub retry_backoff: Duration,
+    /// `retry.backoff.max.ms`: the pause doubles after each failed attempt up to this.
+    pub retry_backoff_max: Duration,
     /// How long retriable errors are retried before giving up (`default.api.timeout.ms`).
     pub retry_deadline: Duration,
 }
@@ -52,9 +55,16 @@ impl ClusterConfig {
             bootstrap_servers: servers,
             client_id: "potok-client".into(),
             request_timeout: Duration::from_secs(30),
-            retry_backoff: Duration::from_millis(100),
+            retry_backoff: backoff::DEFAULT_RETRY_BACKOFF,
+            retry_backoff_max: backoff::DEFAULT_RETRY_BACKOFF_MAX,
             retry_deadline: Duration::from_secs(60),
         })
+    }
+
+    /// A fresh backoff for one retried operation: `retry.backoff.ms` doubling up to
+    /// `retry.backoff.max.ms`.
+    pub fn backoff(&self) -> Backoff {
+        Backoff::new(self.retry_backoff, self.retry_backoff_max)
     }
 }
 
@@ -328,23 +338,25 @@ impl Cluster {
     }
 
     /// Runs `operation` until it succeeds, fails with a non-retriable error, or the retry
-    /// deadline passes; backs off exponentially between attempts.
+    /// deadline passes; backs off exponentially, with jitter, between attempts.
     pub async fn retry<T, F, Fut>(&self, mut operation: F) -> Result<T, ClientError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, ClientError>>,
     {
         let deadline = tokio::time::Instant::now() + self.config.retry_deadline;
-        let mut backoff = self.config.retry_backoff;
+        let mut backoff = self.config.backoff();
         loop {
-            match operation().await {
-                Err(e) if e.is_retriable() && tokio::time::Instant::now() + backoff < deadline => {
-                    tracing::debug!("retrying after {e}");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(1));
-                }
+            let error = match operation().await {
+                Err(e) if e.is_retriable() => e,
                 other => return other,
+            };
+            let delay = backoff.next_delay();
+            if tokio::time::Instant::now() + delay >= deadline {
+                return Err(error);
             }
+            tracing::debug!("retrying in {delay:?} after {error}");
+            tokio::time::sleep(delay).await;
         }
     }
 

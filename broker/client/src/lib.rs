@@ -4,6 +4,8 @@
 //! - [`connection`]: one TCP connection to a broker — framing, headers, version choice.
 //! - [`versions`]: which versions of each Kafka API this crate speaks.
 //! - [`cluster`]: bootstrap, Metadata, a connection per broker, leaders, retries.
+//! - [`backoff`]: the growing, jittered pause between retries of a remote call, and
+//!   logging each distinct failure once.
 //! - [`error`]: `ClientError` and `KafkaError` (a broker's error code, name and message).
 //! - [`topic_id`]: Kafka's base64 text form of topic ids.
 //! - [`admin`]: `AdminClient` — topics, configs, offsets, cluster description.
@@ -13,6 +15,7 @@
 //!   `kafka-console-consumer`; the binaries in `src/bin/` only call into it.
 
 pub mod admin;
+pub mod backoff;
 pub mod cli;
 pub mod cluster;
 pub mod connection;
@@ -23,5 +26,6 @@ pub mod topic_id;
 pub mod versions;
 
 pub use admin::AdminClient;
+pub use backoff::{Backoff, DistinctFailures};
 pub use cluster::{Cluster, ClusterConfig, TopicPartition};
 pub use error::{ClientError, KafkaError};

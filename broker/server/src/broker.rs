@@ -4,8 +4,10 @@
 //! ISR changes, retention, group sessions) are the `async fn`s taking `self: Arc<Self>`.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use potok_client::backoff::{DEFAULT_RETRY_BACKOFF, DEFAULT_RETRY_BACKOFF_MAX};
+use potok_client::{Backoff, DistinctFailures};
 use tokio::sync::{watch, Notify};
 
 use crate::config::BrokerConfig;
@@ -17,7 +19,7 @@ use crate::metadata::{
 };
 use crate::metrics::Metrics;
 use crate::quorum::{QuorumClient, RemoteController};
-use crate::replica::{Fetchers, Partition, ReplicaManager, Role};
+use crate::replica::{Fetchers, IsrRetries, Partition, ReplicaManager, Role};
 
 /// Producer ids are reserved from the controller in blocks, as Kafka's brokers do
 /// (`ProducerIdManager`), so InitProducerId rarely waits on a metadata commit.
@@ -56,13 +58,18 @@ impl Broker {
         config: BrokerConfig,
         voters: Vec<String>,
     ) -> anyhow::Result<Arc<Broker>> {
-        let remote =
-            RemoteController::connect(QuorumClient::new(voters), broker_info(&config)).await;
+        let quorum = QuorumClient::new(voters).with_retry_backoff(retry_backoff(&config));
+        let remote = RemoteController::connect(quorum, broker_info(&config)).await;
         let cluster_id = remote.cluster_id();
         claim_log_dir(&config.log_dir, &cluster_id, config.node_id)?;
         tokio::spawn(remote.clone().follow());
+        let mut backoff = retry_backoff(&config);
+        let mut failures = DistinctFailures::default();
         while let Err(error) = remote.register().await {
-            tracing::warn!(%error, "cannot register with the metadata quorum yet");
+            if failures.is_new(&error) {
+                tracing::warn!(%error, "cannot register with the metadata quorum yet");
+            }
+            tokio::time::sleep(backoff.next_delay()).await;
         }
         let heartbeat = config.duration_ms("broker.heartbeat.interval.ms", 2000);
         tokio::spawn(remote.clone().keep_lease(heartbeat));
@@ -141,30 +148,67 @@ impl Broker {
 
     /// Proposes ISR changes for the partitions this broker leads: followers that caught
     /// up join, followers lagging more than `replica.lag.time.max.ms` leave. Runs when a
-    /// follower catches up and every half lag period, as Kafka checks.
+    /// follower catches up and every half lag period, as Kafka checks. A partition whose
+    /// change was refused proposes again only after a growing pause (`IsrRetries`).
     pub async fn maintain_isr(self: Arc<Self>) {
         let max_lag = self.config.duration_ms("replica.lag.time.max.ms", 30_000);
         let period = (max_lag / 2).max(Duration::from_millis(100));
+        let mut retries = IsrRetries::new(retry_backoff(&self.config));
         loop {
-            let _ = tokio::time::timeout(period, self.isr_changed.notified()).await;
-            for partition in self.replicas.all() {
-                let Some(isr) = partition.wanted_isr(max_lag, std::time::Instant::now()) else {
-                    continue;
-                };
-                tracing::info!(topic = %partition.topic, partition = partition.index, ?isr, "proposing ISR change");
-                let proposed = self
-                    .controller
-                    .alter_partition(
-                        partition.topic.clone(),
-                        partition.index,
-                        partition.leader_epoch(),
-                        isr,
-                    )
-                    .await;
-                if let Err(error) = proposed {
-                    tracing::info!(topic = %partition.topic, partition = partition.index, %error, "ISR change refused");
-                    partition.isr_proposal_failed();
+            let wait = retries.next_retry().map_or(period, |at| {
+                at.saturating_duration_since(Instant::now()).min(period)
+            });
+            let _ = tokio::time::timeout(wait, self.isr_changed.notified()).await;
+            let partitions = self.replicas.all();
+            retries.retain(|topic, index| {
+                partitions
+                    .iter()
+                    .any(|p| p.topic == topic && p.index == index)
+            });
+            for partition in partitions {
+                self.propose_isr(&partition, max_lag, &mut retries).await;
+            }
+        }
+    }
+
+    /// Proposes the ISR `partition` wants, if it wants a change and is not waiting out a
+    /// refusal.
+    async fn propose_isr(
+        &self,
+        partition: &Partition,
+        max_lag: Duration,
+        retries: &mut IsrRetries,
+    ) {
+        let (topic, index, epoch) = (&partition.topic, partition.index, partition.leader_epoch());
+        let Some(refusals) = retries.may_propose(topic, index, epoch, Instant::now()) else {
+            return;
+        };
+        let Some(isr) = partition.wanted_isr(max_lag, Instant::now()) else {
+            return;
+        };
+        if refusals == 0 {
+            tracing::info!(%topic, partition = index, ?isr, "proposing ISR change");
+        } else {
+            tracing::debug!(%topic, partition = index, ?isr, refusals, "proposing ISR change again");
+        }
+        let proposed = self
+            .controller
+            .alter_partition(topic.clone(), index, epoch, isr)
+            .await;
+        match proposed {
+            Ok(()) => {
+                if let Some(refusals) = retries.accepted(topic, index) {
+                    tracing::info!(%topic, partition = index, refusals, "ISR change accepted");
                 }
+            }
+            Err(error) => {
+                let refused = retries.refused(topic, index, epoch, &error, Instant::now());
+                if refused.is_new {
+                    tracing::warn!(%topic, partition = index, %error, retry_in = ?refused.retry_in, "ISR change refused; proposing again with backoff");
+                } else {
+                    tracing::debug!(%topic, partition = index, %error, attempts = refused.attempts, retry_in = ?refused.retry_in, "ISR change refused again");
+                }
+                partition.isr_proposal_failed();
             }
         }
     }
@@ -303,6 +347,18 @@ impl Broker {
             }
         }
     }
+}
+
+/// The pauses between retries of calls to the quorum and to other brokers: Kafka's
+/// `retry.backoff.ms` doubling up to `retry.backoff.max.ms`.
+pub fn retry_backoff(config: &BrokerConfig) -> Backoff {
+    Backoff::new(
+        config.duration_ms("retry.backoff.ms", DEFAULT_RETRY_BACKOFF.as_millis() as u64),
+        config.duration_ms(
+            "retry.backoff.max.ms",
+            DEFAULT_RETRY_BACKOFF_MAX.as_millis() as u64,
+        ),
+    )
 }
 
 fn broker_info(config: &BrokerConfig) -> BrokerInfo {

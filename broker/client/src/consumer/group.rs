@@ -114,6 +114,7 @@ impl Membership {
             self.member_id.clear();
         }
         let deadline = tokio::time::Instant::now() + self.config.rebalance_timeout;
+        let mut backoff = self.cluster.config().backoff();
         loop {
             match self.try_join().await {
                 Ok(partitions) => {
@@ -133,7 +134,7 @@ impl Membership {
                     if !is(&e, ResponseError::MemberIdRequired)
                         && !is(&e, ResponseError::RebalanceInProgress)
                     {
-                        tokio::time::sleep(self.cluster.config().retry_backoff).await;
+                        tokio::time::sleep(backoff.next_delay()).await;
                     }
                 }
                 Err(e) => return Err(e),

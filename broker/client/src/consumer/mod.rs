@@ -24,6 +24,7 @@ use kafka_protocol::records::TimestampType;
 use tokio::time::Instant;
 
 use crate::admin::{list_offsets, OffsetSpec};
+use crate::backoff::Backoff;
 use crate::cluster::{Cluster, ClusterConfig, TopicPartition};
 use crate::error::{ClientError, KafkaError};
 use group::Membership;
@@ -99,6 +100,8 @@ pub struct Consumer {
     positions: BTreeMap<TopicPartition, Position>,
     group: Option<Membership>,
     last_commit: Instant,
+    /// The pause after a fetch round that reached no leader, growing while none answers.
+    retry_backoff: Backoff,
 }
 
 impl Consumer {
@@ -108,6 +111,7 @@ impl Consumer {
 
     pub fn with_cluster(cluster: Arc<Cluster>, config: ConsumerConfig) -> Consumer {
         Consumer {
+            retry_backoff: cluster.config().backoff(),
             cluster,
             config,
             positions: BTreeMap::new(),
@@ -282,6 +286,7 @@ impl Consumer {
 
     async fn fetch_once(&mut self, deadline: Instant) -> Result<Vec<ConsumerRecord>, ClientError> {
         let mut by_leader: BTreeMap<i32, Vec<(TopicPartition, i64)>> = BTreeMap::new();
+        let mut failed = false;
         for (tp, position) in &self.positions {
             let Position::At(offset) = position else {
                 continue;
@@ -291,16 +296,20 @@ impl Consumer {
                     .entry(leader)
                     .or_default()
                     .push((tp.clone(), *offset)),
-                Err(e) if e.is_retriable() => self.cluster.invalidate(&tp.topic),
+                Err(e) if e.is_retriable() => {
+                    self.cluster.invalidate(&tp.topic);
+                    failed = true;
+                }
                 Err(e) => return Err(e),
             }
         }
         if by_leader.is_empty() {
-            let pause = self
-                .config
-                .fetch_max_wait
-                .min(deadline.saturating_duration_since(Instant::now()));
-            tokio::time::sleep(pause.min(Duration::from_millis(100))).await;
+            let pause = if failed {
+                self.retry_backoff.next_delay()
+            } else {
+                self.config.fetch_max_wait.min(Duration::from_millis(100))
+            };
+            tokio::time::sleep(pause.min(deadline.saturating_duration_since(Instant::now()))).await;
             return Ok(Vec::new());
         }
         let max_wait = self
@@ -320,6 +329,7 @@ impl Consumer {
                     partitions
                         .iter()
                         .for_each(|(tp, _)| self.cluster.invalidate(&tp.topic));
+                    failed = true;
                     continue;
                 }
                 Err(e) => return Err(e),
@@ -344,6 +354,13 @@ impl Consumer {
                     records.extend(fetched.records);
                 }
             }
+        }
+        if !failed {
+            self.retry_backoff.reset();
+        } else if records.is_empty() {
+            // A leader is down or moved: let the cluster settle before asking again.
+            let pause = self.retry_backoff.next_delay();
+            tokio::time::sleep(pause.min(deadline.saturating_duration_since(Instant::now()))).await;
         }
         Ok(records)
     }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
 use indexmap::IndexMap;
@@ -22,9 +22,6 @@ use super::partitioner::{partition_for_key, StickyPartitions};
 use super::{Command, ProducerConfig, ProducerRecord, RecordMetadata};
 use crate::cluster::{Cluster, TopicPartition};
 use crate::error::{check, ClientError, KafkaError};
-
-/// Pause between delivery attempts after a retriable error (`retry.backoff.ms`).
-const RETRY_BACKOFF: Duration = Duration::from_millis(100);
 
 /// A batch encoded once, ready to be sent (and re-sent) as is.
 struct Encoded {
@@ -223,6 +220,8 @@ impl Sender {
     /// of time.
     async fn deliver(&mut self, mut pending: Vec<Encoded>) {
         let deadline = Instant::now() + self.config.delivery_timeout;
+        // Pauses between attempts grow from `retry.backoff.ms` to `retry.backoff.max.ms`.
+        let mut backoff = self.cluster.config().backoff();
         while !pending.is_empty() {
             let mut by_leader: BTreeMap<i32, Vec<Encoded>> = BTreeMap::new();
             let mut retry = Vec::new();
@@ -242,7 +241,7 @@ impl Sender {
                 for item in &pending {
                     self.cluster.invalidate(&item.batch.partition.topic);
                 }
-                tokio::time::sleep(RETRY_BACKOFF).await;
+                tokio::time::sleep(backoff.next_delay()).await;
             }
         }
     }

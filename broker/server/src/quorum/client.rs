@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kafka_protocol::error::ResponseError;
+use potok_client::Backoff;
 use tokio::time::Instant;
 
 use super::command::{CommandOutcome, MetadataCommand};
@@ -15,7 +16,6 @@ use super::state_machine::VersionedImage;
 use crate::error::ApiError;
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-const RETRY_PAUSE: Duration = Duration::from_millis(100);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Channel {
@@ -32,6 +32,9 @@ pub struct QuorumClient {
     clients: Mutex<HashMap<(String, Channel), Arc<RpcClient>>>,
     /// The coordinator believed to lead.
     leader: Mutex<Option<String>>,
+    /// The pauses between attempts while no leader answers (`retry.backoff.ms` doubling
+    /// to `retry.backoff.max.ms`); each retried request starts from a fresh copy.
+    retry_backoff: Backoff,
 }
 
 impl QuorumClient {
@@ -46,7 +49,21 @@ impl QuorumClient {
             transport,
             clients: Mutex::new(HashMap::new()),
             leader: Mutex::new(None),
+            retry_backoff: Backoff::default(),
         }
+    }
+
+    /// Retries with these pauses instead of Kafka's default ones.
+    pub fn with_retry_backoff(mut self, backoff: Backoff) -> QuorumClient {
+        self.retry_backoff = backoff;
+        self
+    }
+
+    /// A fresh backoff for a loop that retries calls to the quorum.
+    pub fn retry_backoff(&self) -> Backoff {
+        let mut backoff = self.retry_backoff.clone();
+        backoff.reset();
+        backoff
     }
 
     fn client(&self, address: &str, channel: Channel) -> Arc<RpcClient> {
@@ -61,6 +78,7 @@ impl QuorumClient {
     /// Sends `request` to the leader, retrying through elections until `deadline`.
     async fn to_leader(&self, request: Request, patience: Duration) -> Result<Response, ApiError> {
         let deadline = Instant::now() + patience;
+        let mut backoff = self.retry_backoff();
         let mut next_voter = 0;
         loop {
             let target = self
@@ -101,7 +119,8 @@ impl QuorumClient {
                     "No coordinator leads the metadata quorum; check that a majority of controller.quorum.voters is running",
                 ));
             }
-            tokio::time::sleep(RETRY_PAUSE).await;
+            let pause = backoff.next_delay();
+            tokio::time::sleep(pause.min(deadline.saturating_duration_since(Instant::now()))).await;
         }
     }
 

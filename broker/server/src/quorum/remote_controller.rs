@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kafka_protocol::error::ResponseError;
+use potok_client::DistinctFailures;
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -49,7 +50,8 @@ impl RemoteController {
             versions: watch::channel(0).0,
             stopping: AtomicBool::new(false),
         });
-        let mut attempts = 0u32;
+        let mut backoff = controller.quorum.retry_backoff();
+        let mut failures = DistinctFailures::default();
         loop {
             match controller.quorum.watch(0, WATCH_WAIT).await {
                 Ok(latest) if !latest.image.cluster_id.is_empty() => {
@@ -59,13 +61,12 @@ impl RemoteController {
                 Ok(_) => {}
                 Err(error) => {
                     // Coordinators may start after brokers; keep trying, as Kafka brokers do.
-                    attempts += 1;
-                    if attempts % 20 == 1 {
+                    if failures.is_new(&error) {
                         tracing::warn!(%error, "waiting for the metadata quorum");
                     }
-                    tokio::time::sleep(Duration::from_millis(250)).await;
                 }
             }
+            tokio::time::sleep(backoff.next_delay()).await;
         }
     }
 
@@ -88,13 +89,23 @@ impl RemoteController {
 
     /// Follows committed images until the process ends.
     pub async fn follow(self: Arc<Self>) {
+        let mut backoff = self.quorum.retry_backoff();
+        let mut failures = DistinctFailures::default();
         loop {
             let after = self.version.load(Ordering::Acquire);
             match self.quorum.watch(after, WATCH_WAIT).await {
-                Ok(latest) => self.publish(latest.version, &latest.image),
+                Ok(latest) => {
+                    self.publish(latest.version, &latest.image);
+                    backoff.reset();
+                    if failures.clear() {
+                        tracing::info!("following metadata again");
+                    }
+                }
                 Err(error) => {
-                    tracing::warn!(%error, "cannot follow metadata");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    if failures.is_new(&error) {
+                        tracing::warn!(%error, "cannot follow metadata; retrying with backoff");
+                    }
+                    tokio::time::sleep(backoff.next_delay()).await;
                 }
             }
         }
@@ -124,19 +135,30 @@ impl RemoteController {
     /// Renews the lease every `interval`; re-registers if the quorum forgot this broker.
     pub async fn keep_lease(self: Arc<Self>, interval: Duration) {
         let mut ticker = tokio::time::interval(interval);
+        let mut failures = DistinctFailures::default();
         loop {
             ticker.tick().await;
             if self.stopping.load(Ordering::Acquire) {
                 return;
             }
             match self.quorum.heartbeat(self.broker.id, interval * 2).await {
-                Ok(()) => {}
-                Err(error) if error.error == ResponseError::BrokerIdNotRegistered => {
-                    if let Err(error) = self.register().await {
-                        tracing::warn!(%error, "cannot register with the quorum");
+                Ok(()) => {
+                    if failures.clear() {
+                        tracing::info!("heartbeats to the quorum accepted again");
                     }
                 }
-                Err(error) => tracing::warn!(%error, "heartbeat to the quorum failed"),
+                Err(error) if error.error == ResponseError::BrokerIdNotRegistered => {
+                    if let Err(error) = self.register().await {
+                        if failures.is_new(&error) {
+                            tracing::warn!(%error, "cannot register with the quorum");
+                        }
+                    }
+                }
+                Err(error) => {
+                    if failures.is_new(&error) {
+                        tracing::warn!(%error, "heartbeat to the quorum failed");
+                    }
+                }
             }
         }
     }

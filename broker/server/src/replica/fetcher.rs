@@ -14,16 +14,24 @@ use kafka_protocol::messages::offset_for_leader_epoch_request::{
 use kafka_protocol::messages::{BrokerId, FetchRequest, OffsetForLeaderEpochRequest};
 use kafka_protocol::ResponseError;
 use potok_client::connection::Connection;
+use potok_client::DistinctFailures;
 
 use super::Partition;
 use crate::api::{now_ms, topic_name};
-use crate::broker::Broker;
+use crate::broker::{retry_backoff, Broker};
 
 /// Kafka's `replica.fetch.max.bytes` and `replica.fetch.response.max.bytes` defaults.
 const PARTITION_MAX_BYTES: i32 = 1_048_576;
 const RESPONSE_MAX_BYTES: i32 = 10_485_760;
-/// Pause after a failed round before trying the leader again.
-const RETRY_BACKOFF: Duration = Duration::from_millis(200);
+
+/// How a round with the leader went.
+enum Round {
+    /// The leader answered the fetch.
+    Fetched,
+    /// The leader refused every partition (its metadata or ours lags), or could not yet
+    /// say where a diverged one should truncate.
+    Refused,
+}
 
 /// The leaders this broker runs a fetcher for.
 #[derive(Default)]
@@ -66,16 +74,32 @@ impl Fetchers {
 async fn run(broker: Arc<Broker>, leader: i32) {
     tracing::info!(leader, "replica fetcher started");
     let mut connection: Option<Connection> = None;
+    // Failed or refused rounds are retried after growing pauses, reset by a fetch.
+    let mut backoff = retry_backoff(&broker.config);
+    let mut failures = DistinctFailures::default();
     loop {
         let partitions = broker.fetchers.partitions_or_stop(&broker, leader);
         if partitions.is_empty() {
             tracing::info!(leader, "replica fetcher stopped: nothing left to follow");
             return;
         }
-        if let Err(error) = fetch_round(&broker, leader, &partitions, &mut connection).await {
-            tracing::debug!(leader, %error, "replica fetch failed");
-            connection = None;
-            tokio::time::sleep(RETRY_BACKOFF).await;
+        match fetch_round(&broker, leader, &partitions, &mut connection).await {
+            Ok(Round::Fetched) => {
+                backoff.reset();
+                if failures.clear() {
+                    tracing::info!(leader, "replica fetcher reaches the leader again");
+                }
+            }
+            Ok(Round::Refused) => tokio::time::sleep(backoff.next_delay()).await,
+            Err(error) => {
+                if failures.is_new(&error) {
+                    tracing::info!(leader, %error, "replica fetch failed; retrying with backoff");
+                } else {
+                    tracing::debug!(leader, %error, "replica fetch failed again");
+                }
+                connection = None;
+                tokio::time::sleep(backoff.next_delay()).await;
+            }
         }
     }
 }
@@ -86,7 +110,7 @@ async fn fetch_round(
     leader: i32,
     partitions: &[Arc<Partition>],
     connection: &mut Option<Connection>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Round> {
     if connection.as_ref().is_none_or(|c| !c.is_usable()) {
         let image = broker.image();
         let node = image
@@ -111,8 +135,7 @@ async fn fetch_round(
         .filter(|p| p.truncation_epoch().is_none())
         .collect();
     if ready.is_empty() {
-        tokio::time::sleep(RETRY_BACKOFF).await;
-        return Ok(());
+        return Ok(Round::Refused);
     }
     fetch(broker, connection, &ready).await
 }
@@ -162,7 +185,7 @@ async fn fetch(
     broker: &Broker,
     connection: &Connection,
     partitions: &[&Arc<Partition>],
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Round> {
     let wait = broker.config.duration_ms("replica.fetch.wait.max.ms", 500);
     let mut by_topic: HashMap<&str, Vec<FetchPartition>> = HashMap::new();
     for partition in partitions {
@@ -226,7 +249,7 @@ async fn fetch(
     }
     if refused == asked {
         // The leader's metadata lags ours (or ours lags): give it time to catch up.
-        tokio::time::sleep(RETRY_BACKOFF).await;
+        return Ok(Round::Refused);
     }
-    Ok(())
+    Ok(Round::Fetched)
 }

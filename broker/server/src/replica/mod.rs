@@ -3,6 +3,7 @@
 //! are removed, config changes reach the logs. Handlers look partitions up here.
 
 mod fetcher;
+mod isr_retries;
 mod log_config;
 mod partition;
 mod producer_state;
@@ -15,6 +16,7 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 pub use fetcher::Fetchers;
+pub use isr_retries::IsrRetries;
 pub use log_config::log_config;
 pub use partition::{Appended, FollowerFetch, Partition, Role};
 
