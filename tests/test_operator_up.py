@@ -1,26 +1,29 @@
 """`potok-operator up` as a user runs it: the example manifest's three coordinators, three
 brokers and ksql server start as local processes, the walkthrough's admin steps work against
-them, Ctrl-C stops everything, and the next start finds the same data."""
+them, Ctrl-C stops everything, and the next start finds the same data. A node that keeps
+dying is restarted ever more slowly while the rest of the cluster serves on."""
 
+import os
 import re
 import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 
-from conftest import BIN_DIR, ROOT, tool
+from conftest import BIN_DIR, ROOT, tool, wait_until
 
 
-def start_up(data_dir, manifest=ROOT / "examples" / "cluster.yaml"):
+def start_up(data_dir, *extra, manifest=ROOT / "examples" / "cluster.yaml"):
     return subprocess.Popen(
         [tool("potok-operator"), "up", "-f", str(manifest), "--data-dir", str(data_dir),
-         "--broker-bin", str(BIN_DIR / "potok-broker"), "--ksql-bin", str(BIN_DIR / "potok-ksql")],
+         "--broker-bin", str(BIN_DIR / "potok-broker"), "--ksql-bin", str(BIN_DIR / "potok-ksql"), *extra],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
 
@@ -141,3 +144,97 @@ def test_up_explains_a_bad_manifest(data_dir):
                              capture_output=True, text=True, timeout=30)
     assert missing.returncode == 1
     assert "cannot read" in missing.stderr and "nope.yaml" in missing.stderr
+
+
+class Output:
+    """The operator's output from here on, read by a thread of its own as it comes."""
+
+    def __init__(self, process):
+        self.lines = []
+        self.thread = threading.Thread(target=self._read, args=(process,), daemon=True)
+        self.thread.start()
+
+    def _read(self, process):
+        for line in process.stdout:
+            self.lines.append(line)
+
+    def text(self) -> str:
+        return "".join(list(self.lines))
+
+
+def pids_matching(pattern) -> list[int]:
+    found = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True)
+    return [int(pid) for pid in found.stdout.split()]
+
+
+def node_pids(data_dir, node) -> list[int]:
+    """The processes running `node` of the cluster in `data_dir` (by its properties file)."""
+    return pids_matching(re.escape(str(data_dir.resolve() / f"{node}.properties")))
+
+
+def test_a_node_that_keeps_dying_is_restarted_with_backoff_while_the_rest_serve(data_dir):
+    # A lower cap than the default minute keeps the six restarts within the test's time.
+    process = start_up(data_dir, "--max-restart-delay", "4")
+    output = None
+    try:
+        bootstrap = wait_for_bootstrap(process)
+        output = Output(process)
+        run("kafka-topics", "--bootstrap-server", "127.0.0.1:9092", "--create", "--topic", "survivors",
+            "--partitions", "3", "--replication-factor", "3")
+
+        victim = "potok-broker-1"
+        for kills in range(1, 7):
+            pid = wait_until(lambda: node_pids(data_dir, victim), timeout=30,
+                             message=f"{victim} running before kill {kills}")[0]
+            os.kill(pid, signal.SIGKILL)
+            wait_until(lambda: output.text().count(f"{victim} exited") >= kills, timeout=30,
+                       message=f"kill {kills} of {victim} reported")
+        assert process.poll() is None, output.text()
+
+        text = output.text()
+        exits = re.findall(r"^(\S+) exited \((.*)\); restarting it in (\d+)s", text, re.M)
+        assert [name for name, _, _ in exits] == [victim] * 6, text
+        assert {status for _, status, _ in exits} == {"signal: 9 (SIGKILL)"}, text
+        assert [int(delay) for _, _, delay in exits] == [1, 2, 4, 4, 4, 4], text
+        assert f"last lines of {victim}:" in text, text
+
+        # The other brokers serve a replicated topic meanwhile.
+        producer = Producer({"bootstrap.servers": bootstrap, "acks": "all"})
+        for i in range(30):
+            producer.produce("survivors", value=f"survivor-{i}".encode())
+        assert producer.flush(60) == 0
+        consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "survivors-check",
+                             "auto.offset.reset": "earliest", "enable.auto.commit": False})
+        consumer.assign([TopicPartition("survivors", p, 0) for p in range(3)])
+        values = set()
+        deadline = time.time() + 60
+        while time.time() < deadline and len(values) < 30:
+            message = consumer.poll(0.5)
+            if message is not None and not message.error():
+                values.add(message.value().decode())
+        consumer.close()
+        assert values == {f"survivor-{i}" for i in range(30)}
+
+        # The node comes back and catches up.
+        wait_until(lambda: f"{victim} started again" in output.text() and node_pids(data_dir, victim),
+                   timeout=30, message=f"{victim} restarted")
+
+        def fully_replicated():
+            described = run("kafka-topics", "--bootstrap-server", "127.0.0.1:9092", "--describe",
+                            "--topic", "survivors")
+            isrs = re.findall(r"Isr: ([\d,]+)", described)
+            return len(isrs) == 3 and all(len(isr.split(",")) == 3 for isr in isrs)
+
+        wait_until(fully_replicated, timeout=60, message=f"{victim} back in every ISR")
+        assert process.poll() is None
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=90)
+        if output is not None:
+            output.thread.join(timeout=10)
+    text = output.text() if output else ""
+    assert process.returncode == 0, text
+    assert "Stopped." in text
+    assert pids_matching(re.escape(str(data_dir.resolve())) + "/") == [], "nodes outlived the operator"
+    assert all(port_free(a) for a in ["127.0.0.1:9092", "127.0.0.2:9092", "127.0.0.3:9092", "127.0.0.1:9093",
+                                      "127.0.0.1:8088"])

@@ -17,7 +17,8 @@ struct Args {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Runs the cluster of a KafkaCluster manifest as local processes until Ctrl-C.
+    /// Runs the cluster of a KafkaCluster manifest as local processes until Ctrl-C,
+    /// restarting nodes that exit.
     Up {
         /// The KafkaCluster manifest.
         #[arg(short = 'f', long = "file", default_value = "examples/cluster.yaml")]
@@ -31,6 +32,10 @@ enum Command {
         /// The potok-ksql binary to run (default: next to this one, else on PATH).
         #[arg(long)]
         ksql_bin: Option<PathBuf>,
+        /// The longest pause, in seconds, before restarting a node that keeps failing; the
+        /// pause starts at 1 s and doubles with each failure in a row.
+        #[arg(long, value_name = "SECONDS", default_value_t = local::MAX_RESTART_DELAY.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+        max_restart_delay: u64,
     },
 }
 
@@ -43,6 +48,7 @@ async fn main() {
             data_dir,
             broker_bin,
             ksql_bin,
+            max_restart_delay,
         } => {
             local::up(local::UpOptions {
                 manifest: file,
@@ -51,6 +57,7 @@ async fn main() {
                     broker: broker_bin.unwrap_or_else(|| local::default_binary("potok-broker")),
                     ksql: ksql_bin.unwrap_or_else(|| local::default_binary("potok-ksql")),
                 },
+                max_restart_delay: std::time::Duration::from_secs(max_restart_delay),
             })
             .await
         }

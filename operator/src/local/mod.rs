@@ -1,12 +1,15 @@
 //! The local runtime, `potok-operator up`: the cluster of a `KafkaCluster` manifest as
 //! processes on this machine. Coordinators start first, then brokers; it waits until every
-//! node accepts connections, prints the bootstrap servers and supervises, restarting a
-//! node that dies. Ctrl-C (or
-//! SIGTERM) stops brokers first, so their controlled shutdown still finds a quorum, then
-//! coordinators. Data stays in the data directory and the next `up` uses it again.
+//! node accepts connections, prints the bootstrap servers and supervises: a node that
+//! dies is reported (which, its exit status, the end of its log) and restarted after a
+//! pause that grows while it keeps failing, and the rest of the cluster runs on. Only
+//! Ctrl-C (or SIGTERM) ends `up`: it stops brokers first, so their controlled shutdown
+//! still finds a quorum, then coordinators. Data stays in the data directory and the next
+//! `up` uses it again.
 
 mod plan;
 mod process;
+mod restart;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -16,6 +19,8 @@ use anyhow::Context;
 use plan::{ClusterPlan, NodePlan};
 pub use process::Binaries;
 use process::{DataDirLock, Supervisor};
+pub use restart::MAX_RESTART_DELAY;
+use restart::{RestartPolicy, FIRST_RESTART_DELAY, STABLE_UPTIME};
 
 use crate::manifest::KafkaCluster;
 
@@ -27,6 +32,8 @@ pub struct UpOptions {
     pub data_dir: PathBuf,
     /// The programs the nodes run.
     pub binaries: Binaries,
+    /// The longest pause before restarting a node that keeps failing.
+    pub max_restart_delay: Duration,
 }
 
 pub async fn up(options: UpOptions) -> anyhow::Result<()> {
@@ -53,7 +60,12 @@ pub async fn up(options: UpOptions) -> anyhow::Result<()> {
         if plan.ksql.is_some() { ", ksql" } else { "" },
         data_dir.display()
     );
-    let mut supervisor = Supervisor::new(options.binaries);
+    let restarts = RestartPolicy::new(
+        FIRST_RESTART_DELAY,
+        options.max_restart_delay,
+        STABLE_UPTIME,
+    );
+    let mut supervisor = Supervisor::new(options.binaries, restarts);
     for node in plan.coordinators.iter().chain(&plan.brokers) {
         supervisor.start(node)?;
     }
@@ -79,14 +91,11 @@ pub async fn up(options: UpOptions) -> anyhow::Result<()> {
     }
     println!("Logs: {}", data_dir.join("logs").display());
     println!("Press Ctrl-C to stop.");
-    let outcome = tokio::select! {
-        _ = shutdown_signal() => Ok(()),
-        crash_loop = supervisor.supervise() => Err(crash_loop),
-    };
+    supervisor.supervise_until(shutdown_signal()).await;
     println!("Stopping cluster {}...", plan.name);
     supervisor.stop_all().await;
     println!("Stopped.");
-    outcome
+    Ok(())
 }
 
 /// A node's address must be free, or the cluster would half start next to something else.

@@ -1,12 +1,14 @@
 //! The node processes of a local cluster: started in their own process groups (so Ctrl-C
 //! reaches the operator alone and it decides the stopping order), logging to files,
-//! restarted when they die (as Kubernetes restarts a pod), and stopped with SIGTERM, then
-//! SIGKILL if they hang.
+//! restarted when they die (as Kubernetes restarts a pod, with a growing pause while one
+//! keeps failing; the others run on), and stopped with SIGTERM, then SIGKILL if they hang.
 
 use std::fs::OpenOptions;
+use std::future::Future;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::Duration;
+use std::process::{ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use nix::sys::signal::{kill, Signal};
@@ -14,19 +16,32 @@ use nix::unistd::Pid;
 use tokio::process::{Child, Command};
 
 use super::plan::{NodePlan, Role};
+use super::restart::RestartPolicy;
 
 /// How long a node gets to stop after SIGTERM before it is killed.
 const STOP_TIMEOUT: Duration = Duration::from_secs(30);
-/// Pause before a node that exited is started again.
-const RESTART_DELAY: Duration = Duration::from_secs(2);
-/// A node that exits this many times within `CRASH_LOOP_WINDOW` is not restarted again.
-const CRASH_LOOP_LIMIT: usize = 5;
-const CRASH_LOOP_WINDOW: Duration = Duration::from_secs(120);
+/// How often the supervisor looks for nodes that exited or are due to start again.
+const CHECK_INTERVAL: Duration = Duration::from_millis(200);
+/// How much of a failed node's log is shown, to say why it failed.
+const LOG_TAIL_LINES: usize = 10;
+const LOG_TAIL_BYTES: u64 = 64 * 1024;
 
-struct Running {
+/// A node the supervisor keeps running.
+struct Supervised {
     node: NodePlan,
-    child: Child,
-    exits: Vec<tokio::time::Instant>,
+    state: NodeState,
+    restarts: RestartPolicy,
+}
+
+enum NodeState {
+    Running {
+        child: Child,
+        started: Instant,
+    },
+    /// Exited; started again at `restart_at`.
+    Waiting {
+        restart_at: Instant,
+    },
 }
 
 /// The programs nodes run.
@@ -38,69 +53,54 @@ pub struct Binaries {
 
 pub struct Supervisor {
     binaries: Binaries,
-    running: Vec<Running>,
+    /// The restart pauses every node starts with.
+    restarts: RestartPolicy,
+    nodes: Vec<Supervised>,
 }
 
 impl Supervisor {
-    pub fn new(binaries: Binaries) -> Supervisor {
+    pub fn new(binaries: Binaries, restarts: RestartPolicy) -> Supervisor {
         Supervisor {
             binaries,
-            running: Vec::new(),
+            restarts,
+            nodes: Vec::new(),
         }
     }
 
     pub fn start(&mut self, node: &NodePlan) -> anyhow::Result<()> {
-        let child = self.spawn(node)?;
-        self.running.push(Running {
+        let child = spawn(&self.binaries, node)?;
+        self.nodes.push(Supervised {
             node: node.clone(),
-            child,
-            exits: Vec::new(),
+            state: NodeState::Running {
+                child,
+                started: Instant::now(),
+            },
+            restarts: self.restarts.clone(),
         });
         Ok(())
-    }
-
-    fn spawn(&self, node: &NodePlan) -> anyhow::Result<Child> {
-        let log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&node.log_file)
-            .with_context(|| format!("cannot open {}", node.log_file.display()))?;
-        let (binary, flag) = match node.role {
-            Role::Ksql => (&self.binaries.ksql, "--ksql-bin"),
-            Role::Broker | Role::Coordinator => (&self.binaries.broker, "--broker-bin"),
-        };
-        let child = Command::new(binary)
-            .arg(&node.properties_file)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .process_group(0)
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| {
-                format!(
-                    "cannot start {} ({}); build it with `cargo build --bins` or pass {flag}",
-                    node.name,
-                    binary.display()
-                )
-            })?;
-        Ok(child)
     }
 
     /// Waits until every node accepts connections; fails when one exits or time runs out.
     pub async fn wait_ready(&mut self, timeout: Duration) -> anyhow::Result<()> {
         let deadline = tokio::time::Instant::now() + timeout;
-        for index in 0..self.running.len() {
+        for supervised in &mut self.nodes {
+            let node = &supervised.node;
+            let NodeState::Running { child, .. } = &mut supervised.state else {
+                anyhow::bail!("{} is not running", node.name);
+            };
             loop {
-                if let Some(status) = self.running[index].child.try_wait()? {
-                    return Err(exited(&self.running[index].node, status));
+                if let Some(status) = child.try_wait()? {
+                    anyhow::bail!(
+                        "{} exited ({status}); its log is {}:\n{}",
+                        node.name,
+                        node.log_file.display(),
+                        log_tail(&node.log_file).join("\n")
+                    );
                 }
-                let address = self.running[index].node.address.clone();
-                if tokio::net::TcpStream::connect(&address).await.is_ok() {
+                if tokio::net::TcpStream::connect(&node.address).await.is_ok() {
                     break;
                 }
                 if tokio::time::Instant::now() >= deadline {
-                    let node = &self.running[index].node;
                     anyhow::bail!(
                         "{} did not accept connections on {} within {}s; see {}",
                         node.name,
@@ -115,84 +115,167 @@ impl Supervisor {
         Ok(())
     }
 
-    /// Restarts nodes that exit; resolves only when one keeps exiting (a crash loop),
-    /// describing which and where its log is.
-    pub async fn supervise(&mut self) -> anyhow::Error {
+    /// Restarts nodes that exit, each after its own growing pause, until `stop` resolves.
+    /// A node that keeps failing is reported each time and retried ever more slowly; the
+    /// others keep running.
+    pub async fn supervise_until(&mut self, stop: impl Future<Output = ()>) {
+        tokio::pin!(stop);
         loop {
-            for index in 0..self.running.len() {
-                let Ok(Some(status)) = self.running[index].child.try_wait() else {
-                    continue;
-                };
-                let now = tokio::time::Instant::now();
-                let running = &mut self.running[index];
-                running.exits.retain(|at| now - *at < CRASH_LOOP_WINDOW);
-                running.exits.push(now);
-                if running.exits.len() >= CRASH_LOOP_LIMIT {
-                    return exited(&running.node, status).context(format!(
-                        "{} exited {CRASH_LOOP_LIMIT} times within {}s; not restarting it again",
-                        running.node.name,
-                        CRASH_LOOP_WINDOW.as_secs()
-                    ));
-                }
-                eprintln!(
-                    "{} exited ({status}); restarting it in {}s (log: {})",
-                    running.node.name,
-                    RESTART_DELAY.as_secs(),
-                    running.node.log_file.display()
-                );
-                tokio::time::sleep(RESTART_DELAY).await;
-                let node = self.running[index].node.clone();
-                match self.spawn(&node) {
-                    Ok(child) => self.running[index].child = child,
-                    Err(error) => return error,
-                }
+            tokio::select! {
+                () = &mut stop => return,
+                () = tokio::time::sleep(CHECK_INTERVAL) => {}
             }
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            for supervised in &mut self.nodes {
+                supervised.check(&self.binaries, Instant::now());
+            }
         }
     }
 
     /// Stops the ksql server, brokers, then coordinators: each group is sent SIGTERM
-    /// together, then waited for.
+    /// together, then waited for. Nodes waiting to be restarted stay stopped.
     pub async fn stop_all(&mut self) {
         for role in [Role::Ksql, Role::Broker, Role::Coordinator] {
-            for running in self.running.iter().filter(|r| r.node.role == role) {
-                if let Some(pid) = running.child.id() {
-                    let _ = kill(Pid::from_raw(pid as i32), Signal::SIGTERM);
+            for supervised in self.nodes.iter().filter(|s| s.node.role == role) {
+                if let NodeState::Running { child, .. } = &supervised.state {
+                    if let Some(pid) = child.id() {
+                        let _ = kill(Pid::from_raw(pid as i32), Signal::SIGTERM);
+                    }
                 }
             }
-            for running in self.running.iter_mut().filter(|r| r.node.role == role) {
-                wait_or_kill(running).await;
+            for supervised in self.nodes.iter_mut().filter(|s| s.node.role == role) {
+                if let NodeState::Running { child, .. } = &mut supervised.state {
+                    wait_or_kill(&supervised.node, child).await;
+                }
             }
         }
     }
 }
 
-async fn wait_or_kill(running: &mut Running) {
-    if tokio::time::timeout(STOP_TIMEOUT, running.child.wait())
+impl Supervised {
+    /// Notices that the node exited (saying which, how and why, and when it starts again)
+    /// or starts it again when its pause is over.
+    fn check(&mut self, binaries: &Binaries, now: Instant) {
+        match &mut self.state {
+            NodeState::Running { child, started } => {
+                let status = match child.try_wait() {
+                    Ok(Some(status)) => status,
+                    Ok(None) => return,
+                    Err(error) => {
+                        eprintln!("cannot tell whether {} is running: {error}", self.node.name);
+                        return;
+                    }
+                };
+                let delay = self.restarts.next_delay(*started, now);
+                eprintln!("{}", self.exit_report(status, delay));
+                self.state = NodeState::Waiting {
+                    restart_at: now + delay,
+                };
+            }
+            NodeState::Waiting { restart_at } if now >= *restart_at => {
+                match spawn(binaries, &self.node) {
+                    Ok(child) => {
+                        eprintln!("{} started again", self.node.name);
+                        self.state = NodeState::Running {
+                            child,
+                            started: now,
+                        };
+                    }
+                    Err(error) => {
+                        let delay = self.restarts.next_delay(now, now);
+                        eprintln!("{error:#}; trying again in {}s", delay.as_secs());
+                        self.state = NodeState::Waiting {
+                            restart_at: now + delay,
+                        };
+                    }
+                }
+            }
+            NodeState::Waiting { .. } => {}
+        }
+    }
+
+    /// Which node exited, how, what its log said last, and when it starts again.
+    fn exit_report(&self, status: ExitStatus, delay: Duration) -> String {
+        let node = &self.node;
+        let mut report = format!(
+            "{} exited ({status}); restarting it in {}s (failure {} in a row; log: {})",
+            node.name,
+            delay.as_secs(),
+            self.restarts.failures_in_a_row(),
+            node.log_file.display()
+        );
+        let tail = log_tail(&node.log_file);
+        if !tail.is_empty() {
+            report.push_str(&format!("\n  last lines of {}:", node.name));
+            for line in tail {
+                report.push_str("\n  | ");
+                report.push_str(line.trim_end());
+            }
+        }
+        report
+    }
+}
+
+fn spawn(binaries: &Binaries, node: &NodePlan) -> anyhow::Result<Child> {
+    let log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&node.log_file)
+        .with_context(|| format!("cannot open {}", node.log_file.display()))?;
+    let (binary, flag) = match node.role {
+        Role::Ksql => (&binaries.ksql, "--ksql-bin"),
+        Role::Broker | Role::Coordinator => (&binaries.broker, "--broker-bin"),
+    };
+    let child = Command::new(binary)
+        .arg(&node.properties_file)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .process_group(0)
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| {
+            format!(
+                "cannot start {} ({}); build it with `cargo build --bins` or pass {flag}",
+                node.name,
+                binary.display()
+            )
+        })?;
+    Ok(child)
+}
+
+async fn wait_or_kill(node: &NodePlan, child: &mut Child) {
+    if tokio::time::timeout(STOP_TIMEOUT, child.wait())
         .await
         .is_err()
     {
         eprintln!(
             "{} did not stop within {}s; killing it",
-            running.node.name,
+            node.name,
             STOP_TIMEOUT.as_secs()
         );
-        let _ = running.child.kill().await;
+        let _ = child.kill().await;
     }
 }
 
-fn exited(node: &NodePlan, status: std::process::ExitStatus) -> anyhow::Error {
-    let tail = std::fs::read_to_string(&node.log_file)
-        .map(|text| {
-            let lines: Vec<&str> = text.lines().collect();
-            lines[lines.len().saturating_sub(10)..].join("\n")
-        })
-        .unwrap_or_default();
-    anyhow::anyhow!(
-        "{} exited ({status}); its log is {}:\n{tail}",
-        node.name,
-        node.log_file.display()
-    )
+/// The last lines of a node's log (its stdout and stderr), which usually say why it
+/// stopped.
+fn log_tail(log_file: &Path) -> Vec<String> {
+    let mut bytes = Vec::new();
+    let read = std::fs::File::open(log_file).and_then(|mut file| {
+        // The end is enough, and a long-running node's log can be large.
+        let length = file.seek(SeekFrom::End(0))?;
+        file.seek(SeekFrom::Start(length.saturating_sub(LOG_TAIL_BYTES)))?;
+        file.read_to_end(&mut bytes)
+    });
+    if read.is_err() {
+        return Vec::new();
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(LOG_TAIL_LINES)..]
+        .iter()
+        .map(|line| line.to_string())
+        .collect()
 }
 
 /// One `up` per data directory: a second one would fight the first over ports and files.
