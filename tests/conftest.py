@@ -48,7 +48,7 @@ class Broker:
         self.output = log_dir.parent / f"broker-{self.port}.log"
         self.process: subprocess.Popen | None = None
 
-    def start(self) -> None:
+    def command(self) -> list[str]:
         overrides = {
             "node.id": "1",
             "listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
@@ -60,8 +60,15 @@ class Broker:
         args = [str(BIN_DIR / "potok-broker"), str(ROOT / "config" / "server.properties")]
         for key, value in overrides.items():
             args += ["--override", f"{key}={value}"]
+        return args
+
+    def launch(self) -> None:
+        """Starts the process without waiting for it to listen."""
         log = open(self.output, "ab")
-        self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT)
+
+    def start(self) -> None:
+        self.launch()
         wait_for_port(self.port)
 
     def kill(self) -> None:
@@ -147,3 +154,7 @@ def ksql_cluster():
         finally:
             process.send_signal(signal.SIGINT)
             process.wait(timeout=90)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "disk_mib(size): the size of a test's small tmpfs disk")

@@ -91,3 +91,71 @@ def test_acknowledged_records_survive_repeated_kill_9(broker, idempotent):
     if idempotent:
         values = list(stored.values())
         assert len(values) == len(set(values)), "the idempotent producer must not duplicate"
+
+
+def test_a_corrupt_closed_segment_is_cut_at_its_last_good_batch(broker):
+    """After kill -9, bytes flipped in a closed segment and in an index: the broker keeps
+    every batch before the damage, drops the rest, says so, and appends after it."""
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    admin.create_topics([NewTopic("damaged", 1, 1, config={"segment.bytes": "65536"})])[
+        "damaged"
+    ].result(10)
+    producer = Producer({"bootstrap.servers": broker.bootstrap, "acks": "all", "linger.ms": 0})
+    offsets = {}
+
+    def on_delivery(error, message):
+        assert error is None, error
+        offsets[message.offset()] = message.value()
+
+    for sequence in range(3000):
+        producer.produce("damaged", value=b"record-%08d" % sequence + b"." * 90, on_delivery=on_delivery)
+        if sequence % 100 == 0:
+            producer.flush(10)
+    producer.flush(10)
+    assert len(offsets) == 3000
+    broker.kill()
+
+    partition_dir = broker.log_dir / "damaged-0"
+    segments = sorted(partition_dir.glob("*.log"))
+    assert len(segments) >= 4, "the topic must have rolled several segments"
+    damaged = segments[1]
+    damaged_base = int(damaged.stem)
+    data = bytearray(damaged.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    first_index = segments[0].with_suffix(".index")
+    index = bytearray(first_index.read_bytes())
+    index[len(index) // 2] ^= 0x5A
+    first_index.write_bytes(bytes(index))
+
+    broker.start()
+    stored = read_damaged(broker.bootstrap)
+    end = len(stored)
+    assert damaged_base < end < int(segments[2].stem), "the log must end inside the damaged segment"
+    assert sorted(stored) == list(range(end))
+    assert all(stored[o] == offsets[o] for o in stored), "kept records must be unchanged"
+    assert "recovery dropped" in broker.log_text()
+    assert "later_segments_removed" in broker.log_text()
+
+    producer = Producer({"bootstrap.servers": broker.bootstrap, "acks": "all"})
+    appended = []
+    producer.produce("damaged", value=b"after", on_delivery=lambda e, m: appended.append(m.offset()))
+    producer.flush(10)
+    assert appended == [end]
+
+
+def read_damaged(bootstrap):
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": "verify-damaged", "enable.auto.commit": False}
+    )
+    consumer.assign([TopicPartition("damaged", 0, OFFSET_BEGINNING)])
+    stored, idle_since = {}, time.time()
+    while time.time() - idle_since < 3:
+        message = consumer.poll(0.2)
+        if message is None:
+            continue
+        assert message.error() is None, message.error()
+        stored[message.offset()] = message.value()
+        idle_since = time.time()
+    consumer.close()
+    return stored

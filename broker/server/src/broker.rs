@@ -19,7 +19,9 @@ use crate::metadata::{
 };
 use crate::metrics::Metrics;
 use crate::quorum::{QuorumClient, RemoteController};
-use crate::replica::{Fetchers, IsrRetries, Partition, ReplicaManager, Role};
+use crate::replica::{
+    describe_space, Fetchers, IsrRetries, LogDir, Partition, ReplicaManager, Role,
+};
 
 /// Producer ids are reserved from the controller in blocks, as Kafka's brokers do
 /// (`ProducerIdManager`), so InitProducerId rarely waits on a metadata commit.
@@ -48,8 +50,14 @@ pub struct Broker {
 impl Broker {
     /// A single-node broker whose metadata lives in its own log directory.
     pub fn open_standalone(config: BrokerConfig) -> anyhow::Result<Arc<Broker>> {
+        let log_dir = open_log_dir(&config)?;
         let controller = LocalController::open(&config.log_dir, broker_info(&config))?;
-        Ok(Broker::assemble(config, Arc::new(controller), None))
+        Ok(Broker::assemble(
+            config,
+            log_dir,
+            Arc::new(controller),
+            None,
+        ))
     }
 
     /// A broker of a cluster: follows the quorum's metadata, claims its log directory for
@@ -58,6 +66,7 @@ impl Broker {
         config: BrokerConfig,
         voters: Vec<String>,
     ) -> anyhow::Result<Arc<Broker>> {
+        let log_dir = open_log_dir(&config)?;
         let quorum = QuorumClient::new(voters).with_retry_backoff(retry_backoff(&config));
         let remote = RemoteController::connect(quorum, broker_info(&config)).await;
         let cluster_id = remote.cluster_id();
@@ -74,17 +83,23 @@ impl Broker {
         let heartbeat = config.duration_ms("broker.heartbeat.interval.ms", 2000);
         tokio::spawn(remote.clone().keep_lease(heartbeat));
         tracing::info!(%cluster_id, node_id = config.node_id, "registered with the metadata quorum");
-        Ok(Broker::assemble(config, remote.clone(), Some(remote)))
+        Ok(Broker::assemble(
+            config,
+            log_dir,
+            remote.clone(),
+            Some(remote),
+        ))
     }
 
     fn assemble(
         config: BrokerConfig,
+        log_dir: Arc<LogDir>,
         controller: Arc<dyn Controller>,
         remote: Option<Arc<RemoteController>>,
     ) -> Arc<Broker> {
         let broker = Arc::new(Broker {
             groups: GroupCoordinator::new(group_config(&config)),
-            replicas: ReplicaManager::new(&config),
+            replicas: ReplicaManager::new(&config, log_dir),
             metadata: controller.subscribe(),
             controller,
             config,
@@ -269,6 +284,9 @@ impl Broker {
         let mut ticker = tokio::time::interval(period);
         loop {
             ticker.tick().await;
+            if self.replicas.log_dir().failure().is_some() {
+                continue;
+            }
             let now = crate::api::now_ms();
             for partition in self.replicas.all() {
                 match partition.apply_retention(now) {
@@ -339,14 +357,30 @@ impl Broker {
             .unwrap_or(DEFAULT_MAX_MESSAGE_BYTES)
     }
 
-    /// Writes every partition's buffered data to disk; called on shutdown.
+    /// Writes every partition's buffered data to disk and marks the shutdown clean;
+    /// called on shutdown.
     pub fn flush(&self) {
-        for partition in self.replicas.all() {
-            if let Err(error) = partition.flush() {
-                tracing::error!(topic = %partition.topic, partition = partition.index, %error, "flush failed");
-            }
-        }
+        self.replicas.flush_for_shutdown();
     }
+
+    /// Resolves when the log directory has failed (a full or failing disk), with why. The
+    /// broker then stops, as Kafka's does once every log directory is offline.
+    pub async fn log_dir_offline(&self) -> String {
+        self.replicas.log_dir().offline().await
+    }
+}
+
+/// Opens `log.dirs` before anything is written there, so a directory without room is
+/// refused up front with its free space named.
+fn open_log_dir(config: &BrokerConfig) -> anyhow::Result<Arc<LogDir>> {
+    let dir = &config.log_dir;
+    LogDir::open(dir).map(Arc::new).map_err(|error| {
+        anyhow::anyhow!(
+            "cannot use the log directory {}: {error} ({}). Free space there or point log.dirs elsewhere, then start the broker again",
+            dir.display(),
+            describe_space(dir)
+        )
+    })
 }
 
 /// The pauses between retries of calls to the quorum and to other brokers: Kafka's

@@ -11,6 +11,7 @@
 //! - `replica`: the partitions this broker hosts, idempotent-producer state.
 //! - `group`: the group coordinator: membership, rebalances, committed offsets.
 //! - `log`: Kafka's on-disk log: segments, indexes, recovery, retention.
+//! - `durable_file`: state files replaced whole or not at all.
 //! - `metrics`: Prometheus metrics at `/metrics`.
 //! - `error`: the Kafka error code and message a handler answers with.
 pub mod api;
@@ -18,6 +19,7 @@ pub mod broker;
 pub mod config;
 pub mod config_catalog;
 pub mod connection;
+pub mod durable_file;
 pub mod error;
 pub mod group;
 pub mod log;

@@ -57,8 +57,23 @@ async fn main() -> anyhow::Result<()> {
     if let Some(address) = metrics_address {
         tokio::spawn(serve_metrics(address, broker.clone(), coordinator.clone()));
     }
+    let mut log_dir_failure = None;
     match broker {
-        Some(broker) => potok_broker::server::run(broker, shutdown_signal()).await?,
+        Some(broker) => {
+            let stop = async {
+                tokio::select! {
+                    _ = shutdown_signal() => {}
+                    reason = broker.log_dir_offline() => log_dir_failure = Some(reason),
+                }
+            };
+            potok_broker::server::run(broker.clone(), stop).await?;
+            if let Some(reason) = log_dir_failure {
+                anyhow::bail!(
+                    "the log directory {} failed: {reason}. Every log directory is offline, so the broker stopped after handing its leaderships to other replicas. Free space or repair the disk and start the broker again: it recovers its logs to the last whole batch and keeps every acknowledged record.",
+                    broker.config.log_dir.display()
+                );
+            }
+        }
         None => shutdown_signal().await,
     }
     if let Some(coordinator) = coordinator {

@@ -23,7 +23,7 @@ use kafka_protocol::ResponseError;
 use potok_broker::log::LogConfig;
 use potok_broker::metadata::{BrokerInfo, MetadataImage, NewTopic, PartitionImage};
 use potok_broker::quorum::{apply, CommandOutcome, MetadataCommand};
-use potok_broker::replica::{Partition, Role};
+use potok_broker::replica::{LogDir, Partition, Role};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use uuid::Uuid;
@@ -423,8 +423,16 @@ impl Sim {
 
 fn open(dir: &Path, id: i32) -> Arc<Partition> {
     Arc::new(
-        Partition::open(dir, "t", 0, Uuid::from_u128(7), id, LogConfig::default())
-            .expect("partition opens"),
+        Partition::open(
+            dir,
+            "t",
+            0,
+            Uuid::from_u128(7),
+            id,
+            LogConfig::default(),
+            Arc::new(LogDir::open(dir).expect("log directory opens")),
+        )
+        .expect("partition opens"),
     )
 }
 

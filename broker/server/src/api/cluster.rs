@@ -18,6 +18,7 @@ use kafka_protocol::ResponseError;
 use super::produce::topic_name;
 use crate::broker::Broker;
 use crate::metadata::TopicImage;
+use crate::replica::free_space;
 
 /// Kafka's "authorized operations not requested" marker.
 const AUTHORIZED_OPERATIONS_OMITTED: i32 = i32::MIN;
@@ -152,9 +153,17 @@ pub fn describe_log_dirs(
             .push(described);
     }
     let mut result = DescribeLogDirsResult::default();
-    result.log_dir = StrBytes::from_string(broker.replicas.log_dir().display().to_string());
-    result.total_bytes = UNKNOWN_VOLUME_BYTES;
-    result.usable_bytes = UNKNOWN_VOLUME_BYTES;
+    let log_dir = broker.replicas.log_dir();
+    result.log_dir = StrBytes::from_string(log_dir.path().display().to_string());
+    if let Err(offline) = log_dir.check() {
+        result.error_code = offline.error_code();
+    }
+    let (usable, total) = free_space(log_dir.path()).map_or(
+        (UNKNOWN_VOLUME_BYTES, UNKNOWN_VOLUME_BYTES),
+        |(free, total)| (free as i64, total as i64),
+    );
+    result.total_bytes = total;
+    result.usable_bytes = usable;
     result.topics = by_topic
         .into_iter()
         .map(|(name, mut partitions)| {

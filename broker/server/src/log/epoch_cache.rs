@@ -96,15 +96,13 @@ impl EpochCache {
         Some((found, end))
     }
 
-    /// Writes the checkpoint (temporary file, then rename).
+    /// Writes the checkpoint, replacing the old one whole.
     pub fn save(&self) -> io::Result<()> {
         let mut text = format!("0\n{}\n", self.entries.len());
         for (epoch, offset) in &self.entries {
             text.push_str(&format!("{epoch} {offset}\n"));
         }
-        let temp = self.path.with_extension("tmp");
-        std::fs::write(&temp, text)?;
-        std::fs::rename(temp, &self.path)
+        crate::durable_file::replace(&self.path, text.as_bytes())
     }
 }
 

@@ -39,8 +39,12 @@ impl<const N: usize> EntryFile<N> {
         ))
     }
 
+    /// Appends an entry; a failed write is cut back off so the file stays whole entries.
     fn push(&mut self, entry: [u8; N]) -> io::Result<()> {
-        self.file.write_all(&entry)?;
+        if let Err(error) = self.file.write_all(&entry) {
+            self.file.set_len((self.entries.len() * N) as u64)?;
+            return Err(error);
+        }
         self.entries.push(entry);
         Ok(())
     }
@@ -85,6 +89,31 @@ impl OffsetIndex {
 
     pub fn is_empty(&self) -> bool {
         self.inner.entries.is_empty()
+    }
+
+    pub fn entry_count(&self) -> usize {
+        self.inner.entries.len()
+    }
+
+    /// Keeps the first `len` entries: undoes appends that a failed write follows.
+    pub fn keep(&mut self, len: usize) -> io::Result<()> {
+        self.inner.truncate(len)
+    }
+
+    /// Kafka's sanity check: offsets and positions strictly increase and every position
+    /// lies inside a log of `log_size` bytes. A flipped byte usually breaks one of these.
+    pub fn is_sane(&self, log_size: u64) -> bool {
+        let entries: Vec<(u32, u32)> = self.inner.entries.iter().map(Self::entry).collect();
+        entries.first().is_none_or(|first| first.1 == 0)
+            && entries
+                .windows(2)
+                .all(|w| w[0].0 < w[1].0 && w[0].1 < w[1].1)
+            && entries.last().is_none_or(|last| (last.1 as u64) < log_size)
+    }
+
+    /// The last entry: relative offset and position.
+    pub fn last(&self) -> Option<(u32, u32)> {
+        self.inner.entries.last().map(Self::entry)
     }
 
     /// The file position of the last indexed batch starting at or before `relative_offset`.
@@ -148,6 +177,23 @@ impl TimeIndex {
 
     pub fn last(&self) -> Option<(i64, u32)> {
         self.inner.entries.last().map(Self::entry)
+    }
+
+    pub fn entry_count(&self) -> usize {
+        self.inner.entries.len()
+    }
+
+    /// Keeps the first `len` entries: undoes appends that a failed write follows.
+    pub fn keep(&mut self, len: usize) -> io::Result<()> {
+        self.inner.truncate(len)
+    }
+
+    /// Timestamps and offsets never decrease.
+    pub fn is_sane(&self) -> bool {
+        let entries: Vec<(i64, u32)> = self.inner.entries.iter().map(Self::entry).collect();
+        entries
+            .windows(2)
+            .all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1)
     }
 
     /// A relative offset from which scanning finds the first batch whose max timestamp is

@@ -97,10 +97,13 @@ pub struct PartitionLog {
 }
 
 impl PartitionLog {
-    /// Opens the log in `dir` (creating it), validating the active segment's tail and
-    /// truncating a torn write left by a crash.
-    pub fn open(dir: &Path, config: LogConfig) -> Result<Self, LogError> {
+    /// Opens the log in `dir` (creating it). After a clean shutdown only the active
+    /// segment's tail is checked; after a crash every batch of every segment is (its CRC
+    /// and length), the log is cut at the first bad one and the segments after it are
+    /// removed, and indexes are rebuilt where they do not agree with their segment.
+    pub fn open(dir: &Path, config: LogConfig, clean_shutdown: bool) -> Result<Self, LogError> {
         std::fs::create_dir_all(dir)?;
+        crate::durable_file::remove_leftovers(dir)?;
         let mut bases: Vec<i64> = std::fs::read_dir(dir)?
             .filter_map(|entry| {
                 let name = entry.ok()?.file_name().into_string().ok()?;
@@ -114,17 +117,26 @@ impl PartitionLog {
         let mut segments = BTreeMap::new();
         for (i, &base) in bases.iter().enumerate() {
             let active = i == bases.len() - 1;
-            let (segment, truncated) =
-                Segment::open(dir, base, config.index_interval_bytes, active)?;
+            let (segment, truncated) = Segment::open(
+                dir,
+                base,
+                config.index_interval_bytes,
+                active || !clean_shutdown,
+            )?;
+            let end = segment.next_offset();
+            segments.insert(base, segment);
             if truncated > 0 {
+                let dropped = drop_segments_after(dir, &bases[i + 1..])?;
                 tracing::warn!(
                     log = %dir.display(),
                     segment = %file_name(base, "log"),
                     truncated_bytes = truncated,
-                    "truncated an incomplete or corrupt tail left by an unclean shutdown"
+                    later_segments_removed = dropped,
+                    log_end_offset = end,
+                    "recovery dropped an incomplete or corrupt batch and everything after it"
                 );
+                break;
             }
-            segments.insert(base, segment);
         }
         let first_base = bases[0];
         let log_start_offset = read_log_start_offset(dir)?
@@ -141,6 +153,9 @@ impl PartitionLog {
             Some(epochs) => epochs,
             None => log.rebuild_epochs()?,
         };
+        if log.epochs.truncate_from(log.log_end_offset()) {
+            log.epochs.save()?;
+        }
         Ok(log)
     }
 
@@ -289,13 +304,7 @@ impl PartitionLog {
         now_ms: i64,
     ) -> Result<(), LogError> {
         self.roll_if_needed(bytes.len() as u64, now_ms)?;
-        let mut position = 0;
-        let segment = self.active_mut();
-        for header in headers {
-            let size = header.total_size();
-            segment.append(&bytes[position..position + size], header, now_ms)?;
-            position += size;
-        }
+        self.active_mut().append(bytes, headers, now_ms)?;
         Ok(())
     }
 
@@ -473,10 +482,10 @@ impl PartitionLog {
 
     fn set_log_start_offset(&mut self, offset: i64) -> Result<(), LogError> {
         self.log_start_offset = offset;
-        let path = self.dir.join(LOG_START_OFFSET_FILE);
-        let temp = path.with_extension("tmp");
-        std::fs::write(&temp, offset.to_string())?;
-        std::fs::rename(temp, path)?;
+        crate::durable_file::replace(
+            &self.dir.join(LOG_START_OFFSET_FILE),
+            offset.to_string().as_bytes(),
+        )?;
         Ok(())
     }
 
@@ -611,6 +620,19 @@ impl PartitionLog {
     }
 }
 
+/// Deletes the files of the segments at `bases`, which follow a truncated one.
+fn drop_segments_after(dir: &Path, bases: &[i64]) -> Result<usize, LogError> {
+    for &base in bases {
+        for extension in ["log", "index", "timeindex"] {
+            match std::fs::remove_file(dir.join(file_name(base, extension))) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e.into()),
+                _ => {}
+            }
+        }
+    }
+    Ok(bases.len())
+}
+
 fn read_log_start_offset(dir: &Path) -> Result<Option<i64>, LogError> {
     match std::fs::read_to_string(dir.join(LOG_START_OFFSET_FILE)) {
         Ok(text) => Ok(text.trim().parse().ok()),
@@ -627,7 +649,11 @@ mod tests {
     use kafka_protocol::records::Compression;
 
     fn open(dir: &Path, config: LogConfig) -> PartitionLog {
-        PartitionLog::open(dir, config).unwrap()
+        PartitionLog::open(dir, config, true).unwrap()
+    }
+
+    fn open_after_crash(dir: &Path, config: LogConfig) -> PartitionLog {
+        PartitionLog::open(dir, config, false).unwrap()
     }
 
     fn small_segments() -> LogConfig {
@@ -783,6 +809,75 @@ mod tests {
         std::fs::write(&file, bytes).unwrap();
         let log = open(dir.path(), LogConfig::default());
         assert_eq!(log.log_end_offset(), 2);
+    }
+
+    #[test]
+    fn after_a_crash_a_corrupt_closed_segment_ends_the_log_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = open(dir.path(), small_segments());
+        let batch = encode_batch(3, 0, Compression::None);
+        for _ in 0..20 {
+            log.append(&batch, 0, 0).unwrap();
+        }
+        drop(log);
+        let first = dir.path().join("00000000000000000000.log");
+        let mut bytes = std::fs::read(&first).unwrap();
+        bytes[batch.len() + 70] ^= 0xff;
+        std::fs::write(&first, bytes).unwrap();
+        let untouched = open(dir.path(), small_segments());
+        assert_eq!(
+            untouched.log_end_offset(),
+            60,
+            "a clean start trusts closed segments"
+        );
+        drop(untouched);
+        let mut log = open_after_crash(dir.path(), small_segments());
+        assert_eq!(log.log_end_offset(), 3);
+        let segments = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "log")
+            })
+            .count();
+        assert_eq!(segments, 1, "segments after the corrupt batch are removed");
+        assert_eq!(log.append(&batch, 0, 0).unwrap().base_offset, 3);
+        let read = log.read(0, usize::MAX, i64::MAX).unwrap();
+        assert_eq!(batch_offsets(&read.records), vec![(0, 2), (3, 5)]);
+    }
+
+    #[test]
+    fn a_flipped_index_entry_is_noticed_and_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = open(dir.path(), small_segments());
+        for _ in 0..20 {
+            log.append(&encode_batch(3, 0, Compression::None), 0, 0)
+                .unwrap();
+        }
+        drop(log);
+        let index = dir.path().join("00000000000000000000.index");
+        let mut bytes = std::fs::read(&index).unwrap();
+        assert!(bytes.len() >= 16);
+        bytes[12] ^= 0x7f;
+        std::fs::write(&index, bytes).unwrap();
+        let log = open(dir.path(), small_segments());
+        for offset in 0..60 {
+            let read = log.read(offset, 1, i64::MAX).unwrap();
+            let (first, last) = batch_offsets(&read.records)[0];
+            assert!(first <= offset && offset <= last, "offset {offset}");
+        }
+    }
+
+    #[test]
+    fn leftover_temporary_files_are_removed_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(open(dir.path(), LogConfig::default()));
+        std::fs::write(dir.path().join("log-start-offset.tmp"), b"4").unwrap();
+        drop(open(dir.path(), LogConfig::default()));
+        assert!(!dir.path().join("log-start-offset.tmp").exists());
     }
 
     #[test]

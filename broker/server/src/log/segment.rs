@@ -13,6 +13,16 @@ pub fn file_name(base_offset: i64, extension: &str) -> String {
     format!("{base_offset:020}.{extension}")
 }
 
+/// Where a segment ended before an append, to return to if the append fails.
+struct Tail {
+    size: u64,
+    offset_entries: usize,
+    time_entries: usize,
+    bytes_since_index: u64,
+    next_offset: i64,
+    max_timestamp: Option<(i64, i64)>,
+}
+
 pub struct Segment {
     pub base_offset: i64,
     log_path: PathBuf,
@@ -64,8 +74,9 @@ impl Segment {
             max_timestamp: None,
             first_append_ms: None,
         };
-        let index_lost = size > 0 && segment.offset_index.is_empty();
-        let truncated = if recover || index_lost || !offset_index_valid || !time_index_valid {
+        let indexes_whole =
+            offset_index_valid && time_index_valid && segment.indexes_agree_with_log()?;
+        let truncated = if recover || !indexes_whole {
             segment.rebuild(recover)?
         } else {
             segment.load_tail()?;
@@ -104,6 +115,23 @@ impl Segment {
             self.size = position;
         }
         Ok(truncated)
+    }
+
+    /// Whether the indexes can be trusted without a rescan: they pass Kafka's sanity checks
+    /// and the last offset entry points at the batch it names.
+    fn indexes_agree_with_log(&self) -> io::Result<bool> {
+        if self.size > 0 && self.offset_index.is_empty() {
+            return Ok(false);
+        }
+        if !self.offset_index.is_sane(self.size) || !self.time_index.is_sane() {
+            return Ok(false);
+        }
+        let Some((relative, position)) = self.offset_index.last() else {
+            return Ok(true);
+        };
+        Ok(self
+            .header_at(position as u64)?
+            .is_some_and(|header| header.base_offset == self.base_offset + relative as i64))
     }
 
     /// For a closed segment with good indexes: find the end offset from the last indexed
@@ -165,13 +193,50 @@ impl Segment {
         Ok(())
     }
 
-    /// Appends one batch whose offsets are already assigned.
-    pub fn append(&mut self, batch: &[u8], header: &BatchHeader, now_ms: i64) -> io::Result<()> {
-        self.log.write_all(batch)?;
-        let position = self.size;
-        self.size += batch.len() as u64;
+    /// Appends batches whose offsets are already assigned, all or none: after a failed
+    /// write (a full disk) the file and its indexes are cut back to where they were, so the
+    /// segment's position and the file's length always agree.
+    pub fn append(&mut self, bytes: &[u8], headers: &[BatchHeader], now_ms: i64) -> io::Result<()> {
+        let before = self.tail();
+        if let Err(error) = self.write_and_index(bytes, headers) {
+            self.restore(before)?;
+            return Err(error);
+        }
         self.first_append_ms.get_or_insert(now_ms);
-        self.index_batch(position, header)
+        Ok(())
+    }
+
+    fn write_and_index(&mut self, bytes: &[u8], headers: &[BatchHeader]) -> io::Result<()> {
+        self.log.write_all(bytes)?;
+        let mut position = self.size;
+        self.size += bytes.len() as u64;
+        for header in headers {
+            self.index_batch(position, header)?;
+            position += header.total_size() as u64;
+        }
+        Ok(())
+    }
+
+    fn tail(&self) -> Tail {
+        Tail {
+            size: self.size,
+            offset_entries: self.offset_index.entry_count(),
+            time_entries: self.time_index.entry_count(),
+            bytes_since_index: self.bytes_since_index,
+            next_offset: self.next_offset,
+            max_timestamp: self.max_timestamp,
+        }
+    }
+
+    fn restore(&mut self, tail: Tail) -> io::Result<()> {
+        self.log.set_len(tail.size)?;
+        self.size = tail.size;
+        self.offset_index.keep(tail.offset_entries)?;
+        self.time_index.keep(tail.time_entries)?;
+        self.bytes_since_index = tail.bytes_since_index;
+        self.next_offset = tail.next_offset;
+        self.max_timestamp = tail.max_timestamp;
+        Ok(())
     }
 
     pub fn read(&self, position: u64, len: usize) -> io::Result<Vec<u8>> {

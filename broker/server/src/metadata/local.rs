@@ -241,15 +241,8 @@ fn write_meta_properties(log_dir: &Path, cluster_id: &str, node_id: i32) -> std:
 }
 
 fn write_atomically(path: &Path, image: &MetadataImage) -> std::io::Result<()> {
-    let temp = path.with_extension("json.tmp");
     let bytes = serde_json::to_vec_pretty(image).map_err(std::io::Error::other)?;
-    {
-        use std::io::Write;
-        let mut file = std::fs::File::create(&temp)?;
-        file.write_all(&bytes)?;
-        file.sync_all()?;
-    }
-    std::fs::rename(&temp, path)
+    crate::durable_file::replace(path, &bytes)
 }
 
 #[cfg(test)]

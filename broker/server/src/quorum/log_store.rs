@@ -46,6 +46,18 @@ struct Journal {
     vote: Option<Vote<NodeId>>,
     /// Records in the file, to decide when rewriting it pays off.
     records: usize,
+    /// Bytes of whole records in the file.
+    length: u64,
+}
+
+/// One JSON record per line.
+fn encode(records: &[Record]) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    for record in records {
+        serde_json::to_writer(&mut bytes, record).map_err(std::io::Error::other)?;
+        bytes.push(b'\n');
+    }
+    Ok(bytes)
 }
 
 /// The log storage handed to openraft; clones share one journal.
@@ -62,6 +74,7 @@ impl LogStore {
     /// Opens (or creates) the log in `dir`, replaying the journal.
     pub fn open(dir: &Path) -> std::io::Result<LogStore> {
         fs::create_dir_all(dir)?;
+        crate::durable_file::remove_leftovers(dir)?;
         let path = dir.join(JOURNAL);
         let mut entries = BTreeMap::new();
         let mut last_purged = None;
@@ -109,6 +122,7 @@ impl LogStore {
                 committed,
                 vote,
                 records,
+                length: good_length,
             })),
         })
     }
@@ -119,14 +133,19 @@ impl LogStore {
 }
 
 impl Journal {
+    /// Appends `records` and syncs them. A failed write (a full disk) is cut back off, so
+    /// the journal never holds a torn line before later records.
     fn write(&mut self, records: &[Record]) -> std::io::Result<()> {
-        let mut buf = Vec::new();
-        for record in records {
-            serde_json::to_writer(&mut buf, record).map_err(std::io::Error::other)?;
-            buf.push(b'\n');
+        let bytes = encode(records)?;
+        let written = self
+            .file
+            .write_all(&bytes)
+            .and_then(|()| self.file.sync_data());
+        if let Err(error) = written {
+            self.file.set_len(self.length)?;
+            return Err(error);
         }
-        self.file.write_all(&buf)?;
-        self.file.sync_data()?;
+        self.length += bytes.len() as u64;
         self.records += records.len();
         Ok(())
     }
@@ -142,18 +161,12 @@ impl Journal {
         }
         records.push(Record::Committed(self.committed));
         records.extend(self.entries.values().cloned().map(Record::Append));
-        let temporary = self.dir.join(format!("{JOURNAL}.tmp"));
-        let mut file = File::create(&temporary)?;
-        for record in &records {
-            serde_json::to_writer(&mut file, record).map_err(std::io::Error::other)?;
-            file.write_all(b"\n")?;
-        }
-        file.sync_all()?;
-        fs::rename(&temporary, self.dir.join(JOURNAL))?;
-        File::open(&self.dir)?.sync_all()?;
+        let bytes = encode(&records)?;
+        crate::durable_file::replace(&self.dir.join(JOURNAL), &bytes)?;
         self.file = OpenOptions::new()
             .append(true)
             .open(self.dir.join(JOURNAL))?;
+        self.length = bytes.len() as u64;
         self.records = records.len();
         Ok(())
     }
@@ -198,15 +211,8 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         let mut journal = self.lock();
         let bytes = serde_json::to_vec(vote)
             .map_err(|e| StorageError::from(StorageIOError::write_vote(AnyError::new(&e))))?;
-        let temporary = journal.dir.join(format!("{VOTE}.tmp"));
-        let write = || -> std::io::Result<()> {
-            let mut file = File::create(&temporary)?;
-            file.write_all(&bytes)?;
-            file.sync_all()?;
-            fs::rename(&temporary, journal.dir.join(VOTE))?;
-            File::open(&journal.dir)?.sync_all()
-        };
-        write().map_err(|e| StorageError::from(StorageIOError::write_vote(AnyError::new(&e))))?;
+        crate::durable_file::replace(&journal.dir.join(VOTE), &bytes)
+            .map_err(|e| StorageError::from(StorageIOError::write_vote(AnyError::new(&e))))?;
         journal.vote = Some(*vote);
         Ok(())
     }

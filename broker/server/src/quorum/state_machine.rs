@@ -2,8 +2,8 @@
 //! committed [`MetadataCommand`]s. Every applied change is published on a watch channel
 //! (brokers follow it); snapshots are the image as JSON in `raft-snapshot.json`.
 
-use std::fs::{self, File};
-use std::io::{Cursor, Write};
+use std::fs;
+use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -84,15 +84,7 @@ impl StateMachine {
 
     fn save(&self, snapshot: StoredSnapshot) -> Result<(), StorageError<NodeId>> {
         let bytes = serde_json::to_vec(&snapshot).map_err(snapshot_error)?;
-        let temporary = self.dir.join(format!("{SNAPSHOT}.tmp"));
-        let write = || -> std::io::Result<()> {
-            let mut file = File::create(&temporary)?;
-            file.write_all(&bytes)?;
-            file.sync_all()?;
-            fs::rename(&temporary, self.dir.join(SNAPSHOT))?;
-            File::open(&self.dir)?.sync_all()
-        };
-        write().map_err(snapshot_error)
+        crate::durable_file::replace(&self.dir.join(SNAPSHOT), &bytes).map_err(snapshot_error)
     }
 
     fn to_snapshot(stored: &StoredSnapshot) -> Result<Snapshot<TypeConfig>, StorageError<NodeId>> {

@@ -5,6 +5,7 @@
 mod fetcher;
 mod isr_retries;
 mod log_config;
+mod log_dir;
 mod partition;
 mod producer_state;
 
@@ -18,6 +19,7 @@ use uuid::Uuid;
 pub use fetcher::Fetchers;
 pub use isr_retries::IsrRetries;
 pub use log_config::log_config;
+pub use log_dir::{describe_space, free_space, LogDir};
 pub use partition::{Appended, FollowerFetch, Partition, Role};
 
 use crate::config::BrokerConfig;
@@ -32,7 +34,7 @@ pub type TopicPartition = (String, i32);
 
 pub struct ReplicaManager {
     node_id: i32,
-    log_dir: PathBuf,
+    log_dir: Arc<LogDir>,
     broker_config: BrokerConfig,
     partitions: RwLock<HashMap<TopicPartition, Arc<Partition>>>,
     /// Serialises image application so two callers never open the same log twice.
@@ -42,10 +44,10 @@ pub struct ReplicaManager {
 }
 
 impl ReplicaManager {
-    pub fn new(config: &BrokerConfig) -> Self {
+    pub fn new(config: &BrokerConfig, log_dir: Arc<LogDir>) -> Self {
         ReplicaManager {
             node_id: config.node_id,
-            log_dir: config.log_dir.clone(),
+            log_dir,
             broker_config: config.clone(),
             partitions: RwLock::new(HashMap::new()),
             applying: Mutex::new(()),
@@ -99,16 +101,14 @@ impl ReplicaManager {
                         existing
                     }
                     None => {
-                        let dir = self.partition_dir(&topic.name, index as i32);
-                        claim_directory(&dir, topic.id)?;
-                        let partition = Arc::new(Partition::open(
-                            &dir,
-                            &topic.name,
-                            index as i32,
-                            topic.id,
-                            self.node_id,
-                            config.clone(),
-                        )?);
+                        let partition = Arc::new(
+                            self.open_partition(&topic.name, index as i32, topic.id, &config)
+                                .inspect_err(|error| {
+                                    if let LogError::Io(error) = error {
+                                        self.log_dir.fail(error);
+                                    }
+                                })?,
+                        );
                         self.partitions
                             .write()
                             .expect("partition map poisoned")
@@ -130,6 +130,27 @@ impl ReplicaManager {
         }
         self.notify_appended();
         Ok(changed)
+    }
+
+    /// Opens (or creates) a partition's log, recovering it as the last shutdown requires.
+    fn open_partition(
+        &self,
+        topic: &str,
+        index: i32,
+        topic_id: Uuid,
+        config: &crate::log::LogConfig,
+    ) -> Result<Partition, LogError> {
+        let dir = self.partition_dir(topic, index);
+        claim_directory(&dir, topic_id)?;
+        Partition::open(
+            &dir,
+            topic,
+            index,
+            topic_id,
+            self.node_id,
+            config.clone(),
+            self.log_dir.clone(),
+        )
     }
 
     /// The partitions this broker follows from `leader`.
@@ -175,11 +196,31 @@ impl ReplicaManager {
     }
 
     fn partition_dir(&self, topic: &str, partition: i32) -> PathBuf {
-        self.log_dir.join(format!("{topic}-{partition}"))
+        self.log_dir.path().join(format!("{topic}-{partition}"))
     }
 
-    pub fn log_dir(&self) -> &Path {
+    pub fn log_dir(&self) -> &LogDir {
         &self.log_dir
+    }
+
+    /// Flushes every partition and, if all went well, marks the shutdown clean.
+    pub fn flush_for_shutdown(&self) {
+        if let Some(reason) = self.log_dir.failure() {
+            tracing::warn!(log_dir = %self.log_dir.path().display(), %reason, "not flushing an offline log directory; the next start checks every segment");
+            return;
+        }
+        let mut flushed = true;
+        for partition in self.all() {
+            if let Err(error) = partition.flush() {
+                flushed = false;
+                tracing::error!(topic = %partition.topic, partition = partition.index, %error, "flush failed");
+            }
+        }
+        if flushed {
+            if let Err(error) = self.log_dir.mark_clean_shutdown() {
+                tracing::error!(%error, "cannot mark the shutdown clean; the next start checks every segment");
+            }
+        }
     }
 }
 
@@ -198,7 +239,7 @@ fn claim_directory(dir: &Path, id: Uuid) -> Result<(), LogError> {
         Err(e) => return Err(e.into()),
     }
     std::fs::create_dir_all(dir)?;
-    std::fs::write(&metadata_file, expected)?;
+    crate::durable_file::replace(&metadata_file, expected.as_bytes())?;
     Ok(())
 }
 

@@ -5,13 +5,14 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use kafka_protocol::ResponseError;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
+use super::log_dir::LogDir;
 use super::producer_state::{ProducerStates, SequenceCheck};
 use crate::error::ApiError;
 use crate::log::{validate_batches, AppendInfo, LogConfig, LogError, PartitionLog, ReadResult};
@@ -28,6 +29,8 @@ pub struct Partition {
     pub index: i32,
     pub topic_id: Uuid,
     node_id: i32,
+    /// The directory holding the log; offline after an I/O error on any of its logs.
+    log_dir: Arc<LogDir>,
     log: RwLock<PartitionLog>,
     producers: Mutex<ProducerStates>,
     state: Mutex<ReplicaState>,
@@ -101,8 +104,9 @@ impl Partition {
         topic_id: Uuid,
         node_id: i32,
         config: LogConfig,
+        log_dir: Arc<LogDir>,
     ) -> Result<Self, LogError> {
-        let log = PartitionLog::open(dir, config)?;
+        let log = PartitionLog::open(dir, config, log_dir.clean_shutdown())?;
         let mut producers = ProducerStates::default();
         rebuild_producers(&log, &mut producers)?;
         let high_watermark = read_high_watermark(dir)?
@@ -113,6 +117,7 @@ impl Partition {
             index,
             topic_id,
             node_id,
+            log_dir,
             log: RwLock::new(log),
             producers: Mutex::new(producers),
             state: Mutex::new(ReplicaState {
@@ -242,6 +247,7 @@ impl Partition {
             ));
         };
         self.check_leader()?;
+        self.log_dir.check()?;
         let epoch = {
             let state = self.state();
             if acks_all && state.isr.len() < state.min_insync_replicas {
@@ -270,7 +276,9 @@ impl Partition {
             last_offset,
             log_append_time,
             log_start_offset,
-        } = log.append(records, epoch, now_ms).map_err(storage_error)?;
+        } = log
+            .append(records, epoch, now_ms)
+            .map_err(|e| self.disk_error(e))?;
         producers.record(header, base_offset);
         let log_end = log.log_end_offset();
         drop(producers);
@@ -348,11 +356,12 @@ impl Partition {
     /// A consumer's read: leader only, up to the high watermark.
     pub fn read(&self, offset: i64, max_bytes: usize) -> Result<ReadResult, ApiError> {
         self.check_leader()?;
+        self.log_dir.check()?;
         let high_watermark = self.high_watermark();
         let log = self.log.read().expect("log lock poisoned");
         let mut read = log
             .read(offset, max_bytes, high_watermark)
-            .map_err(storage_error)?;
+            .map_err(|e| self.disk_error(e))?;
         read.log_end_offset = high_watermark;
         Ok(read)
     }
@@ -360,8 +369,10 @@ impl Partition {
     /// Reads this replica's own log up to its end, whatever its role: for replaying
     /// `__consumer_offsets` when this broker becomes a group coordinator.
     pub fn read_local(&self, offset: i64, max_bytes: usize) -> Result<ReadResult, ApiError> {
+        self.log_dir.check()?;
         let log = self.log.read().expect("log lock poisoned");
-        log.read(offset, max_bytes, i64::MAX).map_err(storage_error)
+        log.read(offset, max_bytes, i64::MAX)
+            .map_err(|e| self.disk_error(e))
     }
 
     /// A follower's fetch: records up to the leader's log end, and the follower's progress
@@ -374,11 +385,12 @@ impl Partition {
         now: Instant,
     ) -> Result<FollowerFetch, ApiError> {
         self.check_leader()?;
+        self.log_dir.check()?;
         let log = self.log.read().expect("log lock poisoned");
         let leader_end = log.log_end_offset();
         let read = log
             .read(fetch_offset, max_bytes, i64::MAX)
-            .map_err(storage_error)?;
+            .map_err(|e| self.disk_error(e))?;
         let epoch_start = log
             .latest_epoch()
             .and_then(|epoch| log.end_offset_for_epoch(epoch - 1))
@@ -473,11 +485,12 @@ impl Partition {
         leader_high_watermark: i64,
         now_ms: i64,
     ) -> Result<(), ApiError> {
+        self.log_dir.check()?;
         let mut log = self.log.write().expect("log lock poisoned");
         if !records.is_empty() {
             let headers = validate_batches(records).map_err(|e| storage_error(e.into()))?;
             log.append_as_follower(records, now_ms)
-                .map_err(storage_error)?;
+                .map_err(|e| self.disk_error(e))?;
             let mut producers = self.producers.lock().expect("producer lock poisoned");
             for header in &headers {
                 producers.record(header, header.base_offset);
@@ -514,6 +527,7 @@ impl Partition {
     /// the largest epoch both know (`leader_epoch`, `leader_end`), or this log's own end
     /// for that epoch if smaller.
     pub fn truncate_to_leader(&self, leader_epoch: i32, leader_end: i64) -> Result<(), ApiError> {
+        self.log_dir.check()?;
         let mut log = self.log.write().expect("log lock poisoned");
         let target = if leader_epoch < 0 || leader_end < 0 {
             self.state().high_watermark
@@ -525,9 +539,9 @@ impl Partition {
         };
         if target < log.log_end_offset() {
             tracing::info!(topic = %self.topic, partition = self.index, from = log.log_end_offset(), to = target, "truncating diverged follower log");
-            log.truncate_to(target).map_err(storage_error)?;
+            log.truncate_to(target).map_err(|e| self.disk_error(e))?;
             let mut producers = ProducerStates::default();
-            rebuild_producers(&log, &mut producers).map_err(storage_error)?;
+            rebuild_producers(&log, &mut producers).map_err(|e| self.disk_error(e))?;
             *self.producers.lock().expect("producer lock poisoned") = producers;
         }
         let log_end = log.log_end_offset();
@@ -541,11 +555,12 @@ impl Partition {
     /// The leader no longer has our fetch offset (it is below its log start): start over
     /// at the leader's log start.
     pub fn restart_at(&self, offset: i64) -> Result<(), ApiError> {
+        self.log_dir.check()?;
         self.log
             .write()
             .expect("log lock poisoned")
             .restart_at(offset)
-            .map_err(storage_error)?;
+            .map_err(|e| self.disk_error(e))?;
         *self.producers.lock().expect("producer lock poisoned") = ProducerStates::default();
         self.state().high_watermark = offset;
         Ok(())
@@ -580,17 +595,19 @@ impl Partition {
 
     pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<Option<(i64, i64)>, ApiError> {
         let log = self.log.read().expect("log lock poisoned");
-        log.offset_for_timestamp(timestamp).map_err(storage_error)
+        log.offset_for_timestamp(timestamp)
+            .map_err(|e| self.disk_error(e))
     }
 
     pub fn max_timestamp(&self) -> Result<Option<(i64, i64)>, ApiError> {
         let log = self.log.read().expect("log lock poisoned");
-        log.max_timestamp().map_err(storage_error)
+        log.max_timestamp().map_err(|e| self.disk_error(e))
     }
 
     /// DeleteRecords: `offset` -1 means the high watermark, as in Kafka.
     pub fn delete_records_before(&self, offset: i64) -> Result<i64, ApiError> {
         self.check_leader()?;
+        self.log_dir.check()?;
         let high_watermark = self.high_watermark();
         let mut log = self.log.write().expect("log lock poisoned");
         let target = if offset == -1 { high_watermark } else { offset };
@@ -602,7 +619,8 @@ impl Partition {
                 ),
             ));
         }
-        log.delete_records_before(target).map_err(storage_error)
+        log.delete_records_before(target)
+            .map_err(|e| self.disk_error(e))
     }
 
     pub fn update_config(&self, config: LogConfig) {
@@ -612,19 +630,34 @@ impl Partition {
             .update_config(config);
     }
 
-    pub fn apply_retention(&self, now_ms: i64) -> Result<usize, LogError> {
+    pub fn apply_retention(&self, now_ms: i64) -> Result<usize, ApiError> {
+        self.log_dir.check()?;
         self.log
             .write()
             .expect("log lock poisoned")
             .apply_retention(now_ms)
+            .map_err(|e| self.disk_error(e))
     }
 
     /// Writes buffered data and the high watermark to disk.
-    pub fn flush(&self) -> Result<(), LogError> {
+    pub fn flush(&self) -> Result<(), ApiError> {
+        self.log_dir.check()?;
         let mut log = self.log.write().expect("log lock poisoned");
-        log.flush()?;
-        write_high_watermark(log.dir(), self.high_watermark())?;
-        Ok(())
+        log.flush()
+            .and_then(|()| write_high_watermark(log.dir(), self.high_watermark()))
+            .map_err(|e| self.disk_error(e))
+    }
+
+    /// Maps a storage failure to the client's error; an I/O error takes the log
+    /// directory offline first.
+    fn disk_error(&self, error: LogError) -> ApiError {
+        match error {
+            LogError::Io(error) => {
+                tracing::error!(topic = %self.topic, partition = self.index, %error, "log I/O failed");
+                self.log_dir.fail(&error)
+            }
+            other => storage_error(other),
+        }
     }
 
     /// Removes the partition's directory; the partition must no longer be reachable.
@@ -664,10 +697,10 @@ fn read_high_watermark(dir: &Path) -> Result<Option<i64>, LogError> {
 }
 
 fn write_high_watermark(dir: &Path, offset: i64) -> Result<(), LogError> {
-    let path = dir.join(HIGH_WATERMARK_FILE);
-    let temp = path.with_extension("tmp");
-    std::fs::write(&temp, offset.to_string())?;
-    std::fs::rename(temp, path)?;
+    crate::durable_file::replace(
+        &dir.join(HIGH_WATERMARK_FILE),
+        offset.to_string().as_bytes(),
+    )?;
     Ok(())
 }
 
