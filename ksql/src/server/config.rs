@@ -10,6 +10,19 @@ const DEFAULT_LISTENER: &str = "http://0.0.0.0:8088";
 /// ksqlDB's default service id; internal topic names start with it.
 const DEFAULT_SERVICE_ID: &str = "default_";
 
+/// The property bounding a request body of `/ksql`, `/query`, `/query-stream` and
+/// `/close-query`, in bytes. ksqlDB leaves this to its HTTP server; Potok names it here.
+pub const MAX_REQUEST_BYTES: &str = "ksql.server.request.max.bytes";
+/// 32 MiB: far beyond any statement text, small enough that a few at once cannot exhaust memory.
+const DEFAULT_MAX_REQUEST_BYTES: usize = 32 * 1024 * 1024;
+
+/// The property bounding one line (one row) of an `/inserts-stream` body, in bytes; the
+/// body itself may be of any length, as it is read a line at a time.
+pub const MAX_INSERT_LINE_BYTES: &str = "ksql.server.inserts.max.line.bytes";
+/// 1 MiB, Kafka's default `max.request.size` of a producer: a larger row could not be
+/// written to a topic with Kafka's default settings anyway.
+const DEFAULT_MAX_INSERT_LINE_BYTES: usize = 1024 * 1024;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
@@ -27,6 +40,10 @@ pub enum ConfigError {
     BadListener { name: String, value: String },
     #[error("bootstrap.servers is not set; add it to the properties file or pass --override bootstrap.servers=host:9092")]
     NoBootstrap,
+    #[error(
+        "{name}: '{value}' is not a valid size; use a positive number of bytes, e.g. 33554432"
+    )]
+    BadSize { name: String, value: String },
 }
 
 /// The settings the server uses, plus every property for SHOW PROPERTIES.
@@ -35,7 +52,31 @@ pub struct ServerConfig {
     pub listener: SocketAddr,
     pub bootstrap_servers: String,
     pub service_id: String,
+    /// The largest request body read whole, in bytes (`ksql.server.request.max.bytes`).
+    pub max_request_bytes: usize,
+    /// The longest line of an `/inserts-stream` body (`ksql.server.inserts.max.line.bytes`).
+    pub max_insert_line_bytes: usize,
     pub properties: BTreeMap<String, String>,
+}
+
+/// A size in bytes from property `name`, or `default` when unset.
+fn size(
+    properties: &BTreeMap<String, String>,
+    name: &str,
+    default: usize,
+) -> Result<usize, ConfigError> {
+    let Some(value) = properties.get(name) else {
+        return Ok(default);
+    };
+    value
+        .trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|bytes| *bytes > 0)
+        .ok_or_else(|| ConfigError::BadSize {
+            name: name.to_string(),
+            value: value.clone(),
+        })
 }
 
 fn listener(value: &str) -> Result<SocketAddr, ConfigError> {
@@ -73,6 +114,12 @@ impl ServerConfig {
             listener,
             bootstrap_servers,
             service_id,
+            max_request_bytes: size(&properties, MAX_REQUEST_BYTES, DEFAULT_MAX_REQUEST_BYTES)?,
+            max_insert_line_bytes: size(
+                &properties,
+                MAX_INSERT_LINE_BYTES,
+                DEFAULT_MAX_INSERT_LINE_BYTES,
+            )?,
             properties,
         })
     }
@@ -147,6 +194,37 @@ mod tests {
             config.query_group("CSAS_S_1"),
             "_confluent-ksql-potok_query_CSAS_S_1"
         );
+    }
+
+    #[test]
+    fn request_limits_default_and_can_be_set() {
+        let defaults =
+            ServerConfig::from_properties(properties(&[("bootstrap.servers", "x:1")])).unwrap();
+        assert_eq!(defaults.max_request_bytes, 32 * 1024 * 1024);
+        assert_eq!(defaults.max_insert_line_bytes, 1024 * 1024);
+        let set = ServerConfig::from_properties(properties(&[
+            ("bootstrap.servers", "x:1"),
+            ("ksql.server.request.max.bytes", "65536"),
+            ("ksql.server.inserts.max.line.bytes", " 4096 "),
+        ]))
+        .unwrap();
+        assert_eq!(
+            (set.max_request_bytes, set.max_insert_line_bytes),
+            (65536, 4096)
+        );
+        for bad in ["0", "-1", "lots", ""] {
+            let refused = ServerConfig::from_properties(properties(&[
+                ("bootstrap.servers", "x:1"),
+                ("ksql.server.request.max.bytes", bad),
+            ]))
+            .unwrap_err();
+            assert!(
+                refused
+                    .to_string()
+                    .starts_with("ksql.server.request.max.bytes: '"),
+                "{refused}"
+            );
+        }
     }
 
     #[test]

@@ -11,10 +11,9 @@ use crate::format::{Format, FormatColumn};
 use crate::parser::ast::SourceKind;
 use crate::schema::ColumnKind;
 
+use super::body::BodyError;
+use super::statements::{BAD_REQUEST, REQUEST_TOO_LARGE};
 use super::KsqlServer;
-
-/// ksqlDB's code for a bad insert.
-const BAD_REQUEST: u32 = 40000;
 
 /// Reads the first line `{"target": "NAME"}` and finds the stream it names.
 pub async fn target(server: &KsqlServer, line: &str) -> Result<Source, String> {
@@ -47,6 +46,15 @@ pub async fn insert(server: &Arc<KsqlServer>, target: &Source, seq: u64, line: &
             json!({ "status": "error", "seq": seq, "error_code": BAD_REQUEST, "message": message })
         }
     }
+}
+
+/// The acknowledgement of a line that could not be read; the request ends with it.
+pub fn refused(seq: u64, error: &BodyError) -> Json {
+    let code = match error {
+        BodyError::TooLarge { .. } | BodyError::LineTooLong { .. } => REQUEST_TOO_LARGE,
+        BodyError::Failed(_) => BAD_REQUEST,
+    };
+    json!({ "status": "error", "seq": seq, "error_code": code, "message": error.to_string() })
 }
 
 async fn write_row(server: &KsqlServer, target: &Source, line: &str) -> Result<(), String> {

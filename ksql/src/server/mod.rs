@@ -10,8 +10,10 @@
 //! - `listing`: SHOW and DESCRIBE answers.
 //! - `transient`: push and pull queries answering a client; `print`: PRINT of a topic.
 //! - `inserts`: rows streamed into a stream by `/inserts-stream`.
-//! - `rest`: the HTTP endpoints; `metrics`: Prometheus metrics.
+//! - `rest`: the HTTP endpoints; `body`: request bodies read within the server's limits;
+//!   `metrics`: Prometheus metrics.
 
+mod body;
 pub mod commands;
 pub mod config;
 mod inserts;
@@ -33,6 +35,7 @@ use tokio::sync::Mutex;
 
 use crate::engine::{input_sources, Pipeline};
 use crate::executor::{Effect, Engine, KsqlError};
+use crate::sync::LockExt;
 
 use config::ServerConfig;
 use kafka::KafkaIo;
@@ -205,7 +208,7 @@ impl KsqlServer {
     pub async fn materialized(&self, name: &str) -> Option<Vec<crate::engine::OutputRow>> {
         let running = self.running.lock().await;
         let query = running.values().find(|q| q.sink == name)?;
-        let pipeline = query.pipeline.lock().unwrap_or_else(|e| e.into_inner());
+        let pipeline = query.pipeline.lock_or_recover();
         pipeline.materialized()?.ok()
     }
 

@@ -7,16 +7,24 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use futures_util::StreamExt;
 use serde_json::{json, Value};
 
-use super::statements::{StatementFailure, SERVER_ERROR};
+use super::body::{read_limited, BodyError, LineReader};
+use super::config::{MAX_INSERT_LINE_BYTES, MAX_REQUEST_BYTES};
+use super::statements::{StatementFailure, BAD_REQUEST, REQUEST_TOO_LARGE, SERVER_ERROR};
 use super::transient::{value_to_json, QueryStream};
 use super::{KsqlServer, SERVER_VERSION};
+
+/// Rows of one `/inserts-stream` request being written at once: acknowledgements wait for
+/// Kafka in order, while the rows after them are already on their way. With at most
+/// `ksql.server.inserts.max.line.bytes` per row, this bounds what a request holds.
+const INSERTS_IN_FLIGHT: usize = 32;
 
 /// The content type of ksqlDB's newline-delimited query results.
 const DELIMITED: &str = "application/vnd.ksqlapi.delimited.v1";
@@ -50,9 +58,44 @@ fn properties(body: &Value, field: &str) -> HashMap<String, String> {
         .unwrap_or_default()
 }
 
+/// ksqlDB's answer to a request it cannot take: `generic_error` with its code.
+fn generic_error(status: StatusCode, code: u32, message: &str) -> Response {
+    let body = json!({ "@type": "generic_error", "error_code": code, "message": message });
+    (status, Json(body)).into_response()
+}
+
 fn bad_request(message: &str) -> Response {
-    let body = json!({ "@type": "generic_error", "error_code": 40000, "message": message });
-    (StatusCode::BAD_REQUEST, Json(body)).into_response()
+    generic_error(StatusCode::BAD_REQUEST, BAD_REQUEST, message)
+}
+
+fn body_refused(error: &BodyError) -> Response {
+    match error {
+        BodyError::TooLarge { .. } | BodyError::LineTooLong { .. } => generic_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            REQUEST_TOO_LARGE,
+            &error.to_string(),
+        ),
+        BodyError::Failed(_) => bad_request(&error.to_string()),
+    }
+}
+
+/// A request body read whole, at most `ksql.server.request.max.bytes` long; a longer one is
+/// answered 413 with ksqlDB's JSON error instead of reaching the handler.
+struct LimitedBody(Bytes);
+
+impl FromRequest<Arc<KsqlServer>> for LimitedBody {
+    type Rejection = Response;
+
+    async fn from_request(
+        request: Request,
+        server: &Arc<KsqlServer>,
+    ) -> Result<Self, Self::Rejection> {
+        let limit = server.config.max_request_bytes;
+        read_limited(request.into_body(), limit, MAX_REQUEST_BYTES)
+            .await
+            .map(LimitedBody)
+            .map_err(|error| body_refused(&error))
+    }
 }
 
 fn failed(failure: StatementFailure) -> Response {
@@ -79,7 +122,7 @@ fn read_request(
     Ok((text.to_string(), properties(&body, properties_field)))
 }
 
-async fn ksql(State(server): State<Arc<KsqlServer>>, body: Bytes) -> Response {
+async fn ksql(State(server): State<Arc<KsqlServer>>, LimitedBody(body): LimitedBody) -> Response {
     let (sql, properties) = match read_request(&body, "ksql", "streamsProperties") {
         Ok(request) => request,
         Err(message) => return bad_request(&message),
@@ -172,7 +215,7 @@ async fn print(server: Arc<KsqlServer>, sql: &str, print: crate::parser::ast::Pr
     response
 }
 
-async fn query(State(server): State<Arc<KsqlServer>>, body: Bytes) -> Response {
+async fn query(State(server): State<Arc<KsqlServer>>, LimitedBody(body): LimitedBody) -> Response {
     let (sql, properties) = match read_request(&body, "ksql", "streamsProperties") {
         Ok(request) => request,
         Err(message) => return bad_request(&message),
@@ -208,7 +251,7 @@ async fn query(State(server): State<Arc<KsqlServer>>, body: Bytes) -> Response {
 async fn query_stream(
     State(server): State<Arc<KsqlServer>>,
     headers: HeaderMap,
-    body: Bytes,
+    LimitedBody(body): LimitedBody,
 ) -> Response {
     let (sql, properties) = match read_request(&body, "sql", "properties") {
         Ok(request) => request,
@@ -247,62 +290,45 @@ async fn query_stream(
 }
 
 /// Reads the request body line by line while answering each row, so a client can stream
-/// rows and read acknowledgements on one connection.
+/// rows and read acknowledgements on one connection. The body may be of any length: only a
+/// line at a time and `INSERTS_IN_FLIGHT` rows are held.
 async fn inserts_stream(State(server): State<Arc<KsqlServer>>, request: Body) -> Response {
-    use futures_util::StreamExt;
-    struct Lines {
-        chunks: axum::body::BodyDataStream,
-        buffer: Vec<u8>,
-        ended: bool,
-    }
-    impl Lines {
-        async fn next(&mut self) -> Option<String> {
-            loop {
-                if let Some(end) = self.buffer.iter().position(|b| *b == b'\n') {
-                    let line: Vec<u8> = self.buffer.drain(..=end).collect();
-                    let text = String::from_utf8_lossy(&line).trim().to_string();
-                    if text.is_empty() {
-                        continue;
-                    }
-                    return Some(text);
-                }
-                if self.ended {
-                    let rest = String::from_utf8_lossy(&std::mem::take(&mut self.buffer))
-                        .trim()
-                        .to_string();
-                    return (!rest.is_empty()).then_some(rest);
-                }
-                match self.chunks.next().await {
-                    Some(Ok(chunk)) => self.buffer.extend_from_slice(&chunk),
-                    _ => self.ended = true,
-                }
-            }
+    let max_line = server.config.max_insert_line_bytes;
+    let mut lines = LineReader::new(request, max_line, MAX_INSERT_LINE_BYTES);
+    let first = match lines.next_line().await {
+        Some(Ok(first)) => first,
+        Some(Err(error)) => {
+            // Drains what is left of the body, so the client reads the refusal.
+            let _ = lines.next_line().await;
+            return body_refused(&error);
         }
-    }
-    let mut lines = Lines {
-        chunks: request.into_data_stream(),
-        buffer: Vec::new(),
-        ended: false,
-    };
-    let Some(first) = lines.next().await else {
-        return bad_request("The inserts request must start with {\"target\": \"<stream>\"}");
+        None => {
+            return bad_request("The inserts request must start with {\"target\": \"<stream>\"}")
+        }
     };
     let target = match super::inserts::target(&server, &first).await {
-        Ok(target) => target,
+        Ok(target) => Arc::new(target),
         Err(message) => return bad_request(&message),
     };
-    let acknowledgements = futures_util::stream::unfold((lines, 0u64), move |(mut lines, seq)| {
-        let server = server.clone();
-        let target = target.clone();
-        async move {
-            let line = lines.next().await?;
-            let answer = super::inserts::insert(&server, &target, seq, &line).await;
-            Some((
-                Ok::<Bytes, Infallible>(Bytes::from(format!("{answer}\n"))),
-                (lines, seq + 1),
-            ))
-        }
+    let rows = futures_util::stream::unfold(lines, |mut lines| async move {
+        let line = lines.next_line().await?;
+        Some((line, lines))
     });
+    let acknowledgements = rows
+        .enumerate()
+        .map(move |(seq, line)| {
+            let server = server.clone();
+            let target = target.clone();
+            async move {
+                let seq = seq as u64;
+                match line {
+                    Ok(line) => super::inserts::insert(&server, &target, seq, &line).await,
+                    Err(error) => super::inserts::refused(seq, &error),
+                }
+            }
+        })
+        .buffered(INSERTS_IN_FLIGHT)
+        .map(|answer| Ok::<Bytes, Infallible>(Bytes::from(format!("{answer}\n"))));
     let mut response = Response::new(Body::from_stream(acknowledgements));
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -311,7 +337,10 @@ async fn inserts_stream(State(server): State<Arc<KsqlServer>>, request: Body) ->
     response
 }
 
-async fn close_query(State(server): State<Arc<KsqlServer>>, body: Bytes) -> Response {
+async fn close_query(
+    State(server): State<Arc<KsqlServer>>,
+    LimitedBody(body): LimitedBody,
+) -> Response {
     let Ok(body) = serde_json::from_slice::<Value>(&body) else {
         return bad_request("Invalid JSON in request");
     };

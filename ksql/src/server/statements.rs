@@ -12,9 +12,13 @@ use crate::parser::{parse, split_statements};
 
 use super::{commands, listing, KsqlServer, Mode};
 
-/// ksqlDB's error codes.
+/// ksqlDB's error codes (its `Errors` class: an HTTP status times 100, plus a digit for
+/// the kind of bad request).
+pub const BAD_REQUEST: u32 = 40000;
 pub const BAD_STATEMENT: u32 = 40001;
 pub const QUERY_ENDPOINT: u32 = 40002;
+/// A request body or line over the server's limits (HTTP 413).
+pub const REQUEST_TOO_LARGE: u32 = 41300;
 pub const SERVER_ERROR: u32 = 50000;
 
 /// A failed request: the error, the statement that failed, and what ran before it.
