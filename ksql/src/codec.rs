@@ -150,7 +150,7 @@ pub fn split_windowed_key(
             let start = read(0);
             WindowBounds {
                 start,
-                end: start.saturating_add(size_ms as i64),
+                end: start.saturating_add(i64::try_from(size_ms).unwrap_or(i64::MAX)),
             }
         }
     };

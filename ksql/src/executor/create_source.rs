@@ -6,7 +6,9 @@ use std::collections::HashSet;
 
 use crate::catalog::{Source, TimestampColumn, WindowKind};
 use crate::format::{Format, FormatColumn};
-use crate::parser::ast::{ColumnConstraint, CreateSource, SourceKind, TimeUnit};
+use crate::parser::ast::{
+    ColumnConstraint, CreateSource, Duration, SourceKind, TimeUnit, MAX_DURATION_MS,
+};
 use crate::schema::{is_reserved_column, Column, ColumnKind, LogicalSchema};
 use crate::types::SqlType;
 
@@ -103,7 +105,16 @@ fn window_size(text: &str) -> Result<u64, KsqlError> {
         .map_err(|_| invalid(format!("Not a number: '{amount}'")))?;
     let unit = TimeUnit::parse(unit)
         .ok_or_else(|| invalid(format!("Unknown time unit: '{}'", unit.to_uppercase())))?;
-    Ok(amount.saturating_mul(unit.millis()))
+    Duration {
+        value: amount,
+        unit,
+    }
+    .millis()
+    .ok_or_else(|| {
+        invalid(format!(
+            "Durations may be at most {MAX_DURATION_MS} milliseconds (about 292 million years)"
+        ))
+    })
 }
 
 fn window_of(properties: &SourceProperties) -> Result<Option<WindowKind>, KsqlError> {
@@ -304,5 +315,16 @@ mod tests {
             window_size("30 bobs").unwrap_err().message,
             "Configuration WINDOW_SIZE is invalid: Invalid duration: '30 bobs'. Unknown time unit: 'BOBS'"
         );
+        assert_eq!(
+            window_size("106751991167 DAYS").unwrap(),
+            106_751_991_167 * 86_400_000
+        );
+        assert!(window_size("106751991168 DAYS")
+            .unwrap_err()
+            .message
+            .ends_with(
+            "Durations may be at most 9223372036854775807 milliseconds (about 292 million years)"
+        ));
+        assert!(window_size(&format!("{} DAYS", u64::MAX)).is_err());
     }
 }
