@@ -241,9 +241,18 @@ fn expectations(expected: &[Expect], token: &Token) -> String {
     }
 }
 
+/// How much of an unknown word is compared with the statement keywords: every keyword is
+/// far shorter, so the nearest is the same for any realistic word, and a word of megabytes
+/// costs no more than one of this length.
+const SUGGESTION_PREFIX_CHARS: usize = 64;
+
 /// The statement keyword nearest to `word` by edit distance (the first on ties).
 fn closest_command(word: &str) -> &'static str {
-    let word: Vec<char> = word.to_uppercase().chars().collect();
+    let word: Vec<char> = word
+        .chars()
+        .take(SUGGESTION_PREFIX_CHARS)
+        .flat_map(char::to_uppercase)
+        .collect();
     let mut best = ("", usize::MAX);
     for command in COMMANDS {
         let distance = edit_distance(&command.chars().collect::<Vec<_>>(), &word);
@@ -323,6 +332,11 @@ mod tests {
         assert_eq!(
             message,
             "Syntax Error\nUnknown statement 'selec'\nDid you mean 'SELECT'?"
+        );
+        // A word of a megabyte is compared by its first characters only.
+        assert_eq!(
+            closest_command(&format!("selec{}", "t".repeat(1 << 20))),
+            "SELECT"
         );
     }
 
