@@ -287,7 +287,7 @@ impl Broker {
             if self.replicas.log_dir().failure().is_some() {
                 continue;
             }
-            let now = crate::api::now_ms();
+            let now = crate::clock::now_ms();
             for partition in self.replicas.all() {
                 match partition.apply_retention(now) {
                     Ok(0) => {}

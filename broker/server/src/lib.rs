@@ -13,9 +13,11 @@
 //! - `log`: Kafka's on-disk log: segments, indexes, recovery, retention.
 //! - `durable_file`: state files replaced whole or not at all.
 //! - `metrics`: Prometheus metrics at `/metrics`.
+//! - `clock`: the wall clock in milliseconds, as Kafka timestamps are.
 //! - `error`: the Kafka error code and message a handler answers with.
 pub mod api;
 pub mod broker;
+pub mod clock;
 pub mod config;
 pub mod config_catalog;
 pub mod connection;

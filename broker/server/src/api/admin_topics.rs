@@ -14,7 +14,7 @@ use kafka_protocol::messages::{
 use kafka_protocol::ResponseError;
 
 use super::admin_configs::{described_topic_configs, validate_topic_configs};
-use super::produce::topic_name;
+use super::protocol_names::topic_name;
 use crate::broker::Broker;
 use crate::error::ApiError;
 use crate::metadata::{NewTopic, TopicImage};

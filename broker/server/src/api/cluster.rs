@@ -15,7 +15,7 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 
-use super::produce::topic_name;
+use super::protocol_names::topic_name;
 use crate::broker::Broker;
 use crate::metadata::TopicImage;
 use crate::replica::free_space;

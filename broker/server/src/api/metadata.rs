@@ -9,7 +9,7 @@ use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 
 use super::admin_topics::create_with_defaults;
-use super::produce::topic_name;
+use super::protocol_names::topic_name;
 use crate::broker::Broker;
 use crate::error::ApiError;
 use crate::metadata::{validate_topic_name, MetadataImage, TopicImage};

@@ -12,6 +12,7 @@ mod leader_epochs;
 mod list_offsets;
 mod metadata;
 mod produce;
+pub mod protocol_names;
 mod records;
 mod versions;
 
@@ -24,7 +25,7 @@ use kafka_protocol::protocol::{Decodable, Encodable};
 use thiserror::Error;
 
 use crate::broker::Broker;
-pub use produce::topic_name;
+
 pub use versions::supported_versions;
 
 /// Why a frame closes its connection instead of being answered, as Kafka does.
@@ -252,11 +253,4 @@ async fn dispatch(
             return Err(FrameError::NoHandler(api));
         }
     }))
-}
-
-/// Milliseconds since the epoch, the unit of Kafka timestamps.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }

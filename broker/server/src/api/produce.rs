@@ -3,13 +3,12 @@
 //! until every in-sync replica has the records (up to the request's timeout).
 
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
-use kafka_protocol::messages::{ProduceRequest, ProduceResponse, TopicName};
-use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::ResponseError;
 
 use std::time::Duration;
 
-use super::now_ms;
+use crate::clock::now_ms;
 use crate::broker::Broker;
 use crate::error::ApiError;
 
@@ -129,9 +128,4 @@ fn append(
         ));
     }
     partition.append_as_leader(records, now, acks_all)
-}
-
-/// The protocol's topic name type from a plain string.
-pub fn topic_name(name: &str) -> TopicName {
-    TopicName(StrBytes::from_string(name.to_string()))
 }

@@ -11,7 +11,7 @@ use kafka_protocol::ResponseError;
 use std::time::Duration;
 
 use super::records::{CommittedOffset, GroupRecordKey};
-use crate::api::now_ms;
+use crate::clock::now_ms;
 use crate::broker::Broker;
 use crate::error::ApiError;
 use crate::metadata::NewTopic;

@@ -13,5 +13,7 @@ mod index;
 mod partition_log;
 mod segment;
 
+#[cfg(test)]
+pub(crate) use batch::tests as batch_tests;
 pub use batch::{validate_batches, BatchError, BatchHeader};
 pub use partition_log::{AppendInfo, LogConfig, LogError, PartitionLog, ReadResult};

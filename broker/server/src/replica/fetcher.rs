@@ -17,7 +17,8 @@ use potok_client::connection::Connection;
 use potok_client::DistinctFailures;
 
 use super::Partition;
-use crate::api::{now_ms, topic_name};
+use crate::api::protocol_names::topic_name;
+use crate::clock::now_ms;
 use crate::broker::{retry_backoff, Broker};
 
 /// Kafka's `replica.fetch.max.bytes` and `replica.fetch.response.max.bytes` defaults.

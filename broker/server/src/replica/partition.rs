@@ -70,6 +70,7 @@ struct FollowerProgress {
 }
 
 /// The outcome of a leader append, as Produce reports it.
+#[derive(Debug)]
 pub struct Appended {
     pub base_offset: i64,
     pub last_offset: i64,
@@ -719,6 +720,107 @@ fn storage_error(error: LogError) -> ApiError {
         other => {
             tracing::error!(error = %other, "storage error");
             ApiError::new(ResponseError::KafkaStorageError, other.to_string())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::batch_tests::encode_batch;
+    use kafka_protocol::records::Compression;
+
+    const LEADER: i32 = 1;
+    const FOLLOWER: i32 = 2;
+
+    fn partition(dir: &Path) -> Partition {
+        let log_dir = Arc::new(LogDir::open(dir).unwrap());
+        Partition::open(
+            &dir.join("t-0"),
+            "t",
+            0,
+            Uuid::from_u128(1),
+            LEADER,
+            LogConfig::default(),
+            log_dir,
+        )
+        .unwrap()
+    }
+
+    fn lead(partition: &Partition, isr: Vec<i32>, min_insync_replicas: usize) {
+        let assignment = PartitionImage {
+            replicas: vec![LEADER, FOLLOWER],
+            leader: LEADER,
+            leader_epoch: 3,
+            isr,
+        };
+        partition.apply_assignment(&assignment, min_insync_replicas, Instant::now());
+    }
+
+    fn batch() -> Vec<u8> {
+        encode_batch(2, 0, Compression::None)
+    }
+
+    #[test]
+    fn the_high_watermark_waits_for_every_in_sync_follower() {
+        let dir = tempfile::tempdir().unwrap();
+        let partition = partition(dir.path());
+        lead(&partition, vec![LEADER, FOLLOWER], 1);
+        let appended = partition.append_as_leader(&batch(), 0, true).unwrap();
+        assert_eq!((appended.base_offset, appended.last_offset), (0, 1));
+        assert_eq!(partition.high_watermark(), 0);
+        partition
+            .read_for_follower(FOLLOWER, 2, 1 << 20, Instant::now())
+            .unwrap();
+        assert_eq!(partition.high_watermark(), 2);
+    }
+
+    #[test]
+    fn acks_all_is_refused_below_min_insync_replicas() {
+        let dir = tempfile::tempdir().unwrap();
+        let partition = partition(dir.path());
+        lead(&partition, vec![LEADER], 2);
+        let refused = partition.append_as_leader(&batch(), 0, true).unwrap_err();
+        assert_eq!(refused.error, ResponseError::NotEnoughReplicas);
+        assert!(partition.append_as_leader(&batch(), 0, false).is_ok());
+    }
+
+    #[test]
+    fn a_lagging_follower_leaves_the_isr_and_a_caught_up_one_joins() {
+        let dir = tempfile::tempdir().unwrap();
+        let partition = partition(dir.path());
+        lead(&partition, vec![LEADER, FOLLOWER], 1);
+        partition.append_as_leader(&batch(), 0, false).unwrap();
+        let later = Instant::now() + Duration::from_secs(60);
+        assert_eq!(
+            partition.wanted_isr(Duration::from_secs(30), later),
+            Some(vec![LEADER])
+        );
+        lead(&partition, vec![LEADER], 1);
+        let fetch = partition
+            .read_for_follower(FOLLOWER, 2, 1 << 20, Instant::now())
+            .unwrap();
+        assert!(fetch.joins_isr);
+    }
+
+    #[test]
+    fn an_offline_log_directory_answers_with_a_storage_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let partition = partition(dir.path());
+        lead(&partition, vec![LEADER], 1);
+        partition.append_as_leader(&batch(), 0, false).unwrap();
+        partition
+            .log_dir
+            .fail(&std::io::Error::from_raw_os_error(libc::ENOSPC));
+        for refused in [
+            partition.append_as_leader(&batch(), 0, false).err(),
+            partition.read(0, 1 << 20).err(),
+            partition.flush().err(),
+        ] {
+            assert_eq!(
+                refused.map(|e| e.error),
+                Some(ResponseError::KafkaStorageError)
+            );
         }
     }
 }
