@@ -6,10 +6,20 @@
 # the failover time after kill -9 of a partition leader; then the ksql server of the same
 # cluster: end-to-end records per second (and per core of its CPU time) for the seed's
 # filter and 10-second tumbling SUM over JSON records. Prints figures; asserts nothing.
-# Needs cmake, libcurl4-openssl-dev, libssl-dev, libsasl2-dev and zlib1g-dev for librdkafka.
+# librdkafka is built from source by the rdkafka crate: cmake and the -dev packages below
+# are installed from Debian when missing. Processes are stopped by the ids they started with.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
+
+librdkafka_build_deps="cmake libcurl4-openssl-dev libssl-dev libsasl2-dev zlib1g-dev"
+# shellcheck disable=SC2086
+if ! command -v cmake >/dev/null 2>&1 || ! dpkg -s $librdkafka_build_deps >/dev/null 2>&1; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq $librdkafka_build_deps >/dev/null
+fi
 records="${RECORDS:-500000}"
 ksql_records="${KSQL_RECORDS:-1000000}"
 
@@ -53,9 +63,9 @@ target/bench/release/potok-bench --bootstrap-server "$bootstrap" --records "$rec
 
 echo "== failover: kill -9 of the leader during acks=all production (broker.session.timeout.ms=9000)"
 target/bench/release/potok-bench --bootstrap-server "$bootstrap" --replication-factor 3 \
-    --failover-kill "pkill -9 -f \"potok-broker-\$(({leader} - 1)).properties\""
+    --failover-kill "pkill -9 -P $operator -f \"potok-broker-\$(({leader} - 1)).properties\""
 
 echo "== ksql: persistent queries end to end, $ksql_records JSON records, one partition"
-ksql_pid=$(pgrep -f "potok-ksql-0.properties")
+ksql_pid=$(pgrep -P "$operator" -f "potok-ksql-0.properties")
 target/bench/release/potok-ksql-bench --bootstrap-server "$bootstrap" --ksql-url http://localhost:8088 \
     --ksql-pid "$ksql_pid" --records "$ksql_records"
