@@ -8,6 +8,7 @@
 //!   logging each distinct failure once.
 //! - [`error`]: `ClientError` and `KafkaError` (a broker's error code, name and message).
 //! - [`topic_id`]: Kafka's base64 text form of topic ids.
+//! - [`shutdown`]: the clean stop every Potok server shares.
 //! - [`admin`]: `AdminClient` — topics, configs, offsets, cluster description.
 //! - [`producer`]: `Producer` — partitioning, batching, idempotent delivery.
 //! - [`consumer`]: `Consumer` — assigned partitions, seeks, Fetch and record decoding.
@@ -22,6 +23,7 @@ pub mod connection;
 pub mod consumer;
 pub mod error;
 pub mod producer;
+pub mod shutdown;
 pub mod topic_id;
 pub mod versions;
 
