@@ -10,6 +10,7 @@ use clap::Parser;
 use potok_broker::broker::Broker;
 use potok_broker::config::{self, BrokerConfig, Roles};
 use potok_broker::quorum::{Coordinator, CoordinatorConfig};
+use potok_client::shutdown;
 
 #[derive(Parser)]
 #[command(name = "potok-broker", version, about = "Kafka-compatible broker")]
@@ -48,7 +49,7 @@ async fn main() -> anyhow::Result<()> {
             None => Broker::open_standalone(config)?,
             Some(voters) => tokio::select! {
                 joined = Broker::join_cluster(config, voters) => joined?,
-                _ = shutdown_signal() => return Ok(()),
+                _ = shutdown::signal() => return Ok(()),
             },
         })
     } else {
@@ -62,7 +63,7 @@ async fn main() -> anyhow::Result<()> {
         Some(broker) => {
             let stop = async {
                 tokio::select! {
-                    _ = shutdown_signal() => {}
+                    _ = shutdown::signal() => {}
                     reason = broker.log_dir_offline() => log_dir_failure = Some(reason),
                 }
             };
@@ -74,7 +75,7 @@ async fn main() -> anyhow::Result<()> {
                 );
             }
         }
-        None => shutdown_signal().await,
+        None => shutdown::signal().await,
     }
     if let Some(coordinator) = coordinator {
         coordinator.shutdown().await;
@@ -150,15 +151,5 @@ async fn serve_metrics(
     };
     if let Err(error) = potok_broker::metrics::serve(address, render).await {
         tracing::error!(%error, "metrics endpoint stopped");
-    }
-}
-
-/// Ctrl-C, or SIGTERM from `docker stop` and Kubernetes.
-async fn shutdown_signal() {
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("installing a SIGTERM handler cannot fail");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate.recv() => {}
     }
 }
