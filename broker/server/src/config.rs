@@ -15,6 +15,18 @@ use thiserror::Error;
 
 /// Kafka's default for `socket.request.max.bytes` (100 MiB): larger frames close the connection.
 pub const DEFAULT_SOCKET_REQUEST_MAX_BYTES: usize = 104_857_600;
+/// `queued.max.request.bytes`: the bytes of requests being read or handled, broker-wide.
+/// Kafka's default is -1 (unbounded); Potok bounds it at 100 MiB, as much as one request of
+/// the largest size `socket.request.max.bytes` allows, so memory follows configuration
+/// rather than the number of clients. -1 restores Kafka's unbounded behaviour.
+pub const DEFAULT_QUEUED_MAX_REQUEST_BYTES: usize = 104_857_600;
+/// `max.connections`: Kafka's default is `Int.MAX`; Potok caps the broker at 10,000 open
+/// connections, which keeps the per-connection share of memory bounded too.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// Kafka's default for `max.connections.per.ip` (`Int.MAX`: no limit per address).
+pub const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 2_147_483_647;
+/// Kafka's default for `connections.max.idle.ms` (10 minutes).
+pub const DEFAULT_CONNECTIONS_MAX_IDLE_MS: u64 = 600_000;
 
 #[derive(Debug, Error)]
 pub enum ConfigError {
@@ -199,6 +211,12 @@ pub struct BrokerConfig {
     pub advertised_listener: Listener,
     pub log_dir: PathBuf,
     pub socket_request_max_bytes: usize,
+    /// `queued.max.request.bytes`; `None` when set to -1 (unbounded, Kafka's default).
+    pub queued_max_request_bytes: Option<usize>,
+    pub max_connections: usize,
+    pub max_connections_per_ip: usize,
+    /// `connections.max.idle.ms`; `None` when negative (connections never expire).
+    pub connections_max_idle: Option<std::time::Duration>,
     pub log_retention_check_interval_ms: u64,
     /// Every property as written, for config defaults and DescribeConfigs.
     pub properties: BTreeMap<String, String>,
@@ -279,6 +297,16 @@ impl BrokerConfig {
             .ok_or(ConfigError::Missing("log.dirs"))?;
         let socket_request_max_bytes = parse_number(&properties, "socket.request.max.bytes")?
             .unwrap_or(DEFAULT_SOCKET_REQUEST_MAX_BYTES);
+        let queued_max_request_bytes = queued_max_request_bytes(&properties)?;
+        let max_connections =
+            parse_number(&properties, "max.connections")?.unwrap_or(DEFAULT_MAX_CONNECTIONS);
+        let max_connections_per_ip = parse_number(&properties, "max.connections.per.ip")?
+            .unwrap_or(DEFAULT_MAX_CONNECTIONS_PER_IP);
+        let connections_max_idle = parse_number::<i64>(&properties, "connections.max.idle.ms")?
+            .map_or(Some(DEFAULT_CONNECTIONS_MAX_IDLE_MS), |ms| {
+                u64::try_from(ms).ok()
+            })
+            .map(std::time::Duration::from_millis);
         let log_retention_check_interval_ms =
             parse_number(&properties, "log.retention.check.interval.ms")?.unwrap_or(300_000);
         metrics_listener(&properties)?;
@@ -289,6 +317,10 @@ impl BrokerConfig {
             advertised_listener,
             log_dir,
             socket_request_max_bytes,
+            queued_max_request_bytes,
+            max_connections,
+            max_connections_per_ip,
+            connections_max_idle,
             log_retention_check_interval_ms,
             properties,
         })
@@ -305,6 +337,26 @@ impl BrokerConfig {
                 .and_then(|v| v.trim().parse().ok())
                 .unwrap_or(default_ms),
         )
+    }
+}
+
+/// `queued.max.request.bytes`: a positive number of bytes, or -1 for no bound.
+fn queued_max_request_bytes(
+    properties: &BTreeMap<String, String>,
+) -> Result<Option<usize>, ConfigError> {
+    let key = "queued.max.request.bytes";
+    match parse_number::<i64>(properties, key)? {
+        None => Ok(Some(DEFAULT_QUEUED_MAX_REQUEST_BYTES)),
+        Some(-1) => Ok(None),
+        Some(bytes) => usize::try_from(bytes)
+            .ok()
+            .filter(|&bytes| bytes > 0)
+            .map(Some)
+            .ok_or_else(|| ConfigError::Invalid {
+                key: key.to_string(),
+                value: bytes.to_string(),
+                reason: "expected a positive number of bytes, or -1 for no bound".to_string(),
+            }),
     }
 }
 
@@ -372,6 +424,52 @@ mod tests {
             config.socket_request_max_bytes,
             DEFAULT_SOCKET_REQUEST_MAX_BYTES
         );
+        assert_eq!(
+            config.queued_max_request_bytes,
+            Some(DEFAULT_QUEUED_MAX_REQUEST_BYTES)
+        );
+        assert_eq!(config.max_connections, DEFAULT_MAX_CONNECTIONS);
+        assert_eq!(
+            config.max_connections_per_ip,
+            DEFAULT_MAX_CONNECTIONS_PER_IP
+        );
+        assert_eq!(
+            config.connections_max_idle,
+            Some(std::time::Duration::from_millis(600_000))
+        );
+    }
+
+    #[test]
+    fn connection_limits_take_kafka_keys_and_their_unbounded_values() {
+        let base = [
+            ("node.id", "1"),
+            ("listeners", "PLAINTEXT://:9092"),
+            ("log.dirs", "/tmp"),
+        ];
+        let with = |extra: &[(&str, &str)]| {
+            let pairs: Vec<(&str, &str)> = base.iter().chain(extra).copied().collect();
+            BrokerConfig::from_properties(props(&pairs))
+        };
+        let config = with(&[
+            ("queued.max.request.bytes", "-1"),
+            ("max.connections", "50"),
+            ("max.connections.per.ip", "5"),
+            ("connections.max.idle.ms", "-1"),
+        ])
+        .unwrap();
+        assert_eq!(config.queued_max_request_bytes, None);
+        assert_eq!(config.max_connections, 50);
+        assert_eq!(config.max_connections_per_ip, 5);
+        assert_eq!(config.connections_max_idle, None);
+        let config = with(&[("queued.max.request.bytes", "1048576")]).unwrap();
+        assert_eq!(config.queued_max_request_bytes, Some(1_048_576));
+        for bad in ["0", "-2", "lots"] {
+            let error = with(&[("queued.max.request.bytes", bad)]).unwrap_err();
+            assert!(
+                error.to_string().contains("queued.max.request.bytes"),
+                "{error}"
+            );
+        }
     }
 
     #[test]
