@@ -3,8 +3,8 @@
 use std::net::SocketAddr;
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 use crate::replica::ReplicaManager;
@@ -16,6 +16,15 @@ pub struct Metrics {
     pub request_duration: HistogramVec,
     pub bytes_in: IntCounter,
     pub bytes_out: IntCounter,
+    /// Client connections open now.
+    pub connections_open: IntGauge,
+    /// Connections refused at accept or closed by the broker to bound its resources, by
+    /// `connection::CloseReason` label.
+    pub connections_refused: IntCounterVec,
+    /// Bytes of `queued.max.request.bytes` reserved by requests being read or handled.
+    pub request_memory_reserved: IntGauge,
+    /// Requests that waited for `queued.max.request.bytes` to have room.
+    pub request_memory_waits: IntCounter,
     log_size: IntGaugeVec,
 }
 
@@ -57,6 +66,31 @@ impl Metrics {
             "Response bytes sent, frames included",
         )
         .expect("valid metric");
+        let connections_open = IntGauge::new("potok_connections", "Client connections open now")
+            .expect("valid metric");
+        let connections_refused = IntCounterVec::new(
+            Opts::new(
+                "potok_connections_refused_total",
+                "Connections refused or closed by the broker to bound its resources, by reason: \
+                 max_connections, max_connections_per_ip, idle (connections.max.idle.ms), \
+                 frame_too_large, stalled_request",
+            ),
+            &["reason"],
+        )
+        .expect("valid metric");
+        for reason in crate::connection::CloseReason::ALL {
+            connections_refused.with_label_values(&[reason.label()]);
+        }
+        let request_memory_reserved = IntGauge::new(
+            "potok_request_memory_reserved_bytes",
+            "Bytes of queued.max.request.bytes held by requests being read or handled",
+        )
+        .expect("valid metric");
+        let request_memory_waits = IntCounter::new(
+            "potok_request_memory_waits_total",
+            "Requests that waited for room in queued.max.request.bytes before being read",
+        )
+        .expect("valid metric");
         let log_size = IntGaugeVec::new(
             Opts::new("potok_log_size_bytes", "Size of a partition's log on disk"),
             &["topic", "partition"],
@@ -68,6 +102,10 @@ impl Metrics {
             Box::new(request_duration.clone()),
             Box::new(bytes_in.clone()),
             Box::new(bytes_out.clone()),
+            Box::new(connections_open.clone()),
+            Box::new(connections_refused.clone()),
+            Box::new(request_memory_reserved.clone()),
+            Box::new(request_memory_waits.clone()),
             Box::new(log_size.clone()),
         ] {
             registry
@@ -81,6 +119,10 @@ impl Metrics {
             request_duration,
             bytes_in,
             bytes_out,
+            connections_open,
+            connections_refused,
+            request_memory_reserved,
+            request_memory_waits,
             log_size,
         }
     }
