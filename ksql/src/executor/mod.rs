@@ -85,7 +85,7 @@ pub enum Outcome {
 }
 
 /// The engine's state.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Engine {
     pub catalog: Catalog,
     pub queries: BTreeMap<String, PersistentQuery>,
