@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use potok_client::shutdown::Shutdown;
 use tokio::io::{
     AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader,
 };
@@ -80,13 +81,20 @@ pub async fn serve(
     socket: TcpStream,
     peer: SocketAddr,
     pool: Arc<RequestMemoryPool>,
+    mut shutdown: Shutdown,
 ) {
     let _ = socket.set_nodelay(true);
     let (reader, mut writer) = socket.into_split();
     let mut reader = BufReader::with_capacity(READ_BUFFER_BYTES, reader);
     let limits = FrameLimits::of(&broker);
     loop {
-        let request = match read_request(&mut reader, &limits, &pool).await {
+        // Between requests a stopping broker closes the connection; one being answered is
+        // finished first.
+        let read = tokio::select! {
+            read = read_request(&mut reader, &limits, &pool) => read,
+            _ = shutdown.recv() => return,
+        };
+        let request = match read {
             Ok(Some(request)) => request,
             Ok(None) => return,
             Err(ReadError::Limit(reason, detail)) => {

@@ -1,5 +1,7 @@
-//! The listener: accept connections until shutdown, one task per connection, then flush
-//! every partition so a clean stop leaves nothing in flight.
+//! The listener: accept connections until shutdown, one task per connection. A clean stop
+//! stops accepting, hands leaderships away (controlled shutdown), lets each connection
+//! finish the request it is answering (for at most `SHUTDOWN_GRACE`), then flushes every
+//! partition and marks the shutdown clean.
 //!
 //! Connections are capped broker-wide (`max.connections`) and per client address
 //! (`max.connections.per.ip`), as in Kafka; one over a cap is accepted and closed at once,
@@ -15,6 +17,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use potok_client::shutdown::ShutdownTrigger;
 use prometheus::IntGauge;
 use tokio::net::TcpListener;
 
@@ -24,6 +27,8 @@ use crate::connection::{self, CloseReason, RequestMemoryPool};
 /// How long the listener pauses after a failed accept (out of file descriptors, mostly),
 /// rather than spinning on a listener that stays readable.
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+/// How long a stopping broker lets connections finish the request they are answering.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 pub async fn run(broker: Arc<Broker>, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     raise_open_files_limit(broker.config.max_connections);
@@ -52,13 +57,20 @@ pub async fn run(broker: Arc<Broker>, shutdown: impl Future<Output = ()>) -> any
         broker.metrics.request_memory_reserved.clone(),
         broker.metrics.request_memory_waits.clone(),
     ));
+    let (connections_stop, stopping) = ShutdownTrigger::new();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((socket, peer)) => match limits.admit(peer.ip()) {
                     Ok(slot) => {
-                        let serving = connection::serve(broker.clone(), socket, peer, pool.clone());
+                        let serving = connection::serve(
+                            broker.clone(),
+                            socket,
+                            peer,
+                            pool.clone(),
+                            stopping.clone(),
+                        );
                         tokio::spawn(async move {
                             serving.await;
                             drop(slot);
@@ -78,7 +90,16 @@ pub async fn run(broker: Arc<Broker>, shutdown: impl Future<Output = ()>) -> any
         }
     }
     tracing::info!("shutting down");
+    drop(listener);
+    drop(stopping);
     broker.controlled_shutdown().await;
+    let still_open = connections_stop.drain(SHUTDOWN_GRACE).await;
+    if still_open > 0 {
+        tracing::warn!(
+            still_open,
+            "connections still busy after {SHUTDOWN_GRACE:?}; stopping anyway"
+        );
+    }
     broker.flush();
     Ok(())
 }

@@ -43,6 +43,9 @@ impl LogDir {
         let clean_shutdown = marker.exists();
         if clean_shutdown {
             std::fs::remove_file(&marker)?;
+            tracing::info!(log_dir = %path.display(), "the last shutdown was clean: only each log's last segment is checked");
+        } else {
+            tracing::info!(log_dir = %path.display(), "no clean shutdown marker: every segment of every log is checked");
         }
         Ok(LogDir {
             path: path.to_path_buf(),
