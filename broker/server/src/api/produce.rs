@@ -8,8 +8,8 @@ use kafka_protocol::ResponseError;
 
 use std::time::Duration;
 
-use crate::clock::now_ms;
 use crate::broker::Broker;
+use crate::clock::now_ms;
 use crate::error::ApiError;
 
 pub async fn handle(broker: &Broker, request: ProduceRequest) -> Option<ProduceResponse> {

@@ -11,8 +11,8 @@ use kafka_protocol::ResponseError;
 use std::time::Duration;
 
 use super::records::{CommittedOffset, GroupRecordKey};
-use crate::clock::now_ms;
 use crate::broker::Broker;
+use crate::clock::now_ms;
 use crate::error::ApiError;
 use crate::metadata::NewTopic;
 use crate::replica::{Partition, Role};

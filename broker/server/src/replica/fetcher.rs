@@ -18,8 +18,8 @@ use potok_client::DistinctFailures;
 
 use super::Partition;
 use crate::api::protocol_names::topic_name;
-use crate::clock::now_ms;
 use crate::broker::{retry_backoff, Broker};
+use crate::clock::now_ms;
 
 /// Kafka's `replica.fetch.max.bytes` and `replica.fetch.response.max.bytes` defaults.
 const PARTITION_MAX_BYTES: i32 = 1_048_576;
