@@ -37,6 +37,7 @@ class Server:
     def __init__(self, process: subprocess.Popen, port: int):
         self.process = process
         self.port = port
+        self.stopped_by_test = False
 
     def memory(self, field: str) -> int:
         """VmRSS or VmHWM (the peak) of the server process, in bytes."""
@@ -84,9 +85,11 @@ def server(ksql_cluster):
             stdout=output, stderr=subprocess.STDOUT)
         try:
             wait_for_port(port, timeout=90)
-            yield Server(process, port)
-            assert process.poll() is None, "the server died"
-            print(f"ksql server peak RSS (VmHWM): {Server(process, port).memory('VmHWM') / 2**20:.0f} MiB")
+            running = Server(process, port)
+            yield running
+            if not running.stopped_by_test:
+                assert process.poll() is None, "the server died"
+                print(f"ksql server peak RSS (VmHWM): {running.memory('VmHWM') / 2**20:.0f} MiB")
         finally:
             process.terminate()
             try:
@@ -337,3 +340,35 @@ def test_huge_tumbling_sizes_are_refused_or_computed_without_overflow(server):
                       message="three visits counted")
     assert rows[0][-1] == 106751991167 * 86_400_000, rows
     assert server.process.poll() is None
+
+
+def test_sigterm_ends_open_push_queries_and_stops_promptly(server):
+    """Last in this file: it stops the suite's server. SIGTERM while a push query streams:
+    the stream ends, the server exits 0 within seconds."""
+    import signal
+
+    status, body = server.ksql(
+        "CREATE STREAM limits_stop (id INT) WITH (kafka_topic='limits_stop', partitions=1, "
+        "value_format='JSON');"
+    )
+    assert status == 200, body
+    connection = server.connection(timeout=60)
+    connection.request(
+        "POST",
+        "/query-stream",
+        json.dumps({"sql": "SELECT * FROM limits_stop EMIT CHANGES;", "properties": {}}),
+        {"Content-Type": "application/json", "Accept": "application/vnd.ksqlapi.delimited.v1"},
+    )
+    response = connection.getresponse()
+    assert response.status == 200
+    header = response.readline()
+    assert b"queryId" in header, header
+
+    started = time.time()
+    server.stopped_by_test = True
+    server.process.send_signal(signal.SIGTERM)
+    rest = response.read()
+    assert time.time() - started < 20, "the push query's stream must end when the server stops"
+    assert b"error" not in rest.lower(), rest
+    assert server.process.wait(30) == 0
+    assert time.time() - started < 30

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use potok_client::shutdown;
 use potok_ksql::server::config::ServerConfig;
 use potok_ksql::server::{rest, KsqlServer};
 
@@ -22,6 +23,9 @@ struct Args {
     #[arg(long = "override", value_name = "KEY=VALUE")]
     overrides: Vec<String>,
 }
+
+/// How long a stopping server lets a request being answered finish.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -59,28 +63,29 @@ async fn main() -> ExitCode {
     };
     tracing::info!(listener = %server.config.listener, "ksql server listening");
     let app = rest::router(server.clone());
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
+    let stopping = {
+        let server = server.clone();
+        async move {
+            shutdown::signal().await;
+            tracing::info!("stopping: ending streams, then the queries");
+            server.begin_shutdown();
+        }
     };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    let mut graceful = server.shutdown();
+    let serving = axum::serve(listener, app).with_graceful_shutdown(async move {
+        graceful.recv().await;
+    });
+    // Streams end at once; a request still being answered gets `SHUTDOWN_GRACE`.
+    tokio::select! {
+        served = serving => {
+            if let Err(error) = served {
+                eprintln!("potok-ksql: {error}");
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
-    let stopping = async {
-        tokio::select! {
-            _ = shutdown => {},
-            _ = terminate => {},
-        }
-    };
-    if let Err(error) = axum::serve(listener, app)
-        .with_graceful_shutdown(stopping)
-        .await
-    {
-        eprintln!("potok-ksql: {error}");
+        _ = async {
+            stopping.await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => tracing::warn!("requests still open after {SHUTDOWN_GRACE:?}; stopping anyway"),
     }
     server.stop().await;
     ExitCode::SUCCESS

@@ -31,6 +31,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use potok_client::consumer::SeekTo;
+use potok_client::shutdown::{Shutdown, ShutdownTrigger};
 use tokio::sync::Mutex;
 
 use crate::engine::{input_sources, Pipeline};
@@ -55,6 +56,8 @@ pub struct KsqlServer {
     log: ProcessingLog,
     pub metrics: ServerMetrics,
     pub transient: transient::TransientQueries,
+    /// Ends streaming responses (push queries, PRINT, inserts) when the server stops.
+    stopping: ShutdownTrigger,
 }
 
 /// How the server carries out effects: for a new command, or replaying an old one (whose
@@ -91,6 +94,7 @@ impl KsqlServer {
             log,
             metrics,
             transient: transient::TransientQueries::default(),
+            stopping: ShutdownTrigger::new().0,
             config,
         });
         server
@@ -215,6 +219,16 @@ impl KsqlServer {
     /// Whether query `id` is running.
     pub async fn is_running(&self, id: &str) -> bool {
         self.running.lock().await.contains_key(id)
+    }
+
+    /// A holder of the server's shutdown, for a response that streams until it.
+    pub fn shutdown(&self) -> Shutdown {
+        self.stopping.subscribe()
+    }
+
+    /// Tells every streaming response to end: the first step of a clean shutdown.
+    pub fn begin_shutdown(&self) {
+        self.stopping.begin();
     }
 
     /// Stops every query, for a clean shutdown.

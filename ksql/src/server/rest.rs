@@ -146,6 +146,7 @@ fn schema_text(stream: &QueryStream) -> String {
 /// Streams a query's answer: `first`, then every row formatted by `row`, then `end` (told
 /// whether the LIMIT ended the query).
 fn streamed(
+    server: &KsqlServer,
     content_type: &'static str,
     first: String,
     stream: QueryStream,
@@ -181,12 +182,20 @@ fn streamed(
             Some((Ok(Bytes::from(chunk)), (None, Some(stream))))
         },
     );
-    let mut response = Response::new(Body::from_stream(body));
+    let mut response = Response::new(Body::from_stream(
+        body.take_until(until_shutdown(&server)),
+    ));
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         header::HeaderValue::from_static(content_type),
     );
     response
+}
+
+/// Resolves when the server begins to stop, ending a streaming response there.
+fn until_shutdown(server: &KsqlServer) -> impl std::future::Future<Output = ()> {
+    let mut shutdown = server.shutdown();
+    async move { shutdown.recv().await }
 }
 
 /// The PRINT statement `sql` is, if it is one.
@@ -207,7 +216,9 @@ async fn print(server: Arc<KsqlServer>, sql: &str, print: crate::parser::ast::Pr
         let line = lines.recv().await?;
         Some((Ok::<Bytes, Infallible>(Bytes::from(line + "\n")), lines))
     });
-    let mut response = Response::new(Body::from_stream(body));
+    let mut response = Response::new(Body::from_stream(
+        body.take_until(until_shutdown(&server)),
+    ));
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         header::HeaderValue::from_static("text/plain"),
@@ -229,6 +240,7 @@ async fn query(State(server): State<Arc<KsqlServer>>, LimitedBody(body): Limited
     };
     let header = json!({ "header": { "queryId": stream.id, "schema": schema_text(&stream) } });
     streamed(
+        &server,
         "application/json",
         format!("[{header}"),
         stream,
@@ -272,6 +284,7 @@ async fn query_stream(
         .is_some_and(|accept| accept.contains(DELIMITED));
     if delimited {
         streamed(
+            &server,
             DELIMITED,
             format!("{metadata}\n"),
             stream,
@@ -280,6 +293,7 @@ async fn query_stream(
         )
     } else {
         streamed(
+            &server,
             "application/json",
             format!("[{metadata}"),
             stream,
@@ -314,7 +328,9 @@ async fn inserts_stream(State(server): State<Arc<KsqlServer>>, request: Body) ->
         let line = lines.next_line().await?;
         Some((line, lines))
     });
+    // A stopping server reads no further rows but answers those it has begun.
     let acknowledgements = rows
+        .take_until(until_shutdown(&server))
         .enumerate()
         .map(move |(seq, line)| {
             let server = server.clone();
