@@ -182,7 +182,7 @@ fn streamed(
             Some((Ok(Bytes::from(chunk)), (None, Some(stream))))
         },
     );
-    let mut response = Response::new(Body::from_stream(body.take_until(until_shutdown(&server))));
+    let mut response = Response::new(Body::from_stream(body.take_until(until_shutdown(server))));
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         header::HeaderValue::from_static(content_type),
