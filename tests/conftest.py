@@ -125,6 +125,34 @@ def wait_until(check, timeout=30.0, message="condition"):
     raise AssertionError(f"{message} not met within {timeout}s; last: {last!r}")
 
 
+def read_all(bootstrap: str, topic: str, partitions: int, quiet_seconds: float = 3.0) -> dict:
+    """Every record of `topic` from the beginning, as {(partition, offset): value}, read
+    until nothing has arrived for `quiet_seconds`; an offset read twice fails."""
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"read-all-{topic}",
+            "enable.auto.commit": False,
+            "check.crcs": True,
+        }
+    )
+    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(partitions)])
+    stored, idle_since = {}, time.time()
+    while time.time() - idle_since < quiet_seconds:
+        message = consumer.poll(0.2)
+        if message is None:
+            continue
+        assert message.error() is None, message.error()
+        key = (message.partition(), message.offset())
+        assert key not in stored, f"offset {key} read twice"
+        stored[key] = message.value()
+        idle_since = time.time()
+    consumer.close()
+    return stored
+
+
 def tool(name: str) -> str:
     return str(BIN_DIR / name)
 

@@ -5,8 +5,10 @@ import threading
 import time
 
 import pytest
-from confluent_kafka import Consumer, OFFSET_BEGINNING, Producer, TopicPartition
+from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
+
+from conftest import read_all
 
 PARTITIONS = 2
 
@@ -39,28 +41,6 @@ def keep_producing(bootstrap, stop, acknowledged, idempotent):
     producer.flush(60)
 
 
-def read_everything(bootstrap):
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": "verify",
-            "enable.auto.commit": False,
-            "check.crcs": True,
-        }
-    )
-    consumer.assign([TopicPartition("crash", p, OFFSET_BEGINNING) for p in range(PARTITIONS)])
-    stored, idle_since = {}, time.time()
-    while time.time() - idle_since < 3:
-        message = consumer.poll(0.2)
-        if message is None:
-            continue
-        assert message.error() is None, message.error()
-        stored[(message.partition(), message.offset())] = message.value()
-        idle_since = time.time()
-    consumer.close()
-    return stored
-
-
 @pytest.mark.parametrize("idempotent", [True, False], ids=["idempotent", "plain"])
 def test_acknowledged_records_survive_repeated_kill_9(broker, idempotent):
     admin = AdminClient({"bootstrap.servers": broker.bootstrap})
@@ -82,7 +62,7 @@ def test_acknowledged_records_survive_repeated_kill_9(broker, idempotent):
         producer.join(90)
 
     assert len(acknowledged) > 1000, "the producer made too little progress to prove anything"
-    stored = read_everything(broker.bootstrap)
+    stored = read_all(broker.bootstrap, "crash", PARTITIONS)
     missing = [(p, o) for p, o, v in acknowledged if stored.get((p, o)) != v]
     assert missing == [], f"{len(missing)} acknowledged records lost or changed"
     for partition in range(PARTITIONS):
@@ -129,7 +109,7 @@ def test_a_corrupt_closed_segment_is_cut_at_its_last_good_batch(broker):
     first_index.write_bytes(bytes(index))
 
     broker.start()
-    stored = read_damaged(broker.bootstrap)
+    stored = {offset: value for (_, offset), value in read_all(broker.bootstrap, "damaged", 1).items()}
     end = len(stored)
     assert damaged_base < end < int(segments[2].stem), "the log must end inside the damaged segment"
     assert sorted(stored) == list(range(end))
@@ -142,23 +122,6 @@ def test_a_corrupt_closed_segment_is_cut_at_its_last_good_batch(broker):
     producer.produce("damaged", value=b"after", on_delivery=lambda e, m: appended.append(m.offset()))
     producer.flush(10)
     assert appended == [end]
-
-
-def read_damaged(bootstrap):
-    consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": "verify-damaged", "enable.auto.commit": False}
-    )
-    consumer.assign([TopicPartition("damaged", 0, OFFSET_BEGINNING)])
-    stored, idle_since = {}, time.time()
-    while time.time() - idle_since < 3:
-        message = consumer.poll(0.2)
-        if message is None:
-            continue
-        assert message.error() is None, message.error()
-        stored[message.offset()] = message.value()
-        idle_since = time.time()
-    consumer.close()
-    return stored
 
 
 def test_sigterm_stops_promptly_and_the_next_start_trusts_the_logs(broker):
@@ -192,13 +155,7 @@ def test_sigterm_stops_promptly_and_the_next_start_trusts_the_logs(broker):
 
     broker.start()
     assert "the last shutdown was clean" in broker.log_text()
-    calm = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "calm-check"})
-    calm.assign([TopicPartition("calm", 0, OFFSET_BEGINNING)])
-    values, idle_since = [], time.time()
-    while time.time() - idle_since < 3:
-        message = calm.poll(0.2)
-        if message is not None and message.error() is None:
-            values.append(message.value())
-            idle_since = time.time()
-    calm.close()
-    assert values == [b"calm-%04d" % s for s in range(500)]
+    stored = read_all(broker.bootstrap, "calm", 1)
+    assert [stored[(0, o)] for o in sorted(o for _, o in stored)] == [
+        b"calm-%04d" % s for s in range(500)
+    ]

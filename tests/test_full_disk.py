@@ -9,21 +9,14 @@ import os
 import subprocess
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 import pytest
-from confluent_kafka import (
-    Consumer,
-    OFFSET_BEGINNING,
-    Producer,
-    TopicCollection,
-    TopicPartition,
-)
+from confluent_kafka import Producer, TopicCollection
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from cluster import Cluster
-from conftest import Broker, wait_for_port, wait_until
+from conftest import Broker, read_all, wait_for_port, wait_until
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
 
@@ -126,25 +119,6 @@ class KeepProducing(threading.Thread):
         assert not self.is_alive(), "the producer did not finish"
 
 
-def read_everything(bootstrap: str, topic: str, partitions: int) -> dict:
-    consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": "verify", "enable.auto.commit": False}
-    )
-    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(partitions)])
-    stored, idle_since = {}, time.time()
-    while time.time() - idle_since < 4:
-        message = consumer.poll(0.2)
-        if message is None:
-            continue
-        assert message.error() is None, message.error()
-        key = (message.partition(), message.offset())
-        assert key not in stored, f"offset {key} read twice"
-        stored[key] = message.value()
-        idle_since = time.time()
-    consumer.close()
-    return stored
-
-
 def assert_acknowledged_records_intact(acknowledged, stored):
     missing = [(p, o) for p, o, v in acknowledged if stored.get((p, o)) != v]
     assert missing == [], f"{len(missing)} acknowledged records lost or changed: {missing[:5]}"
@@ -192,7 +166,7 @@ def test_a_full_disk_loses_no_acknowledged_record(small_disk):
 
         small_disk.free()
         broker.start()
-        stored = read_everything(broker.bootstrap, "full", 1)
+        stored = read_all(broker.bootstrap, "full", 1)
         assert_acknowledged_records_intact(producer.acknowledged, stored)
 
         resumed, after = Producer({"bootstrap.servers": broker.bootstrap, "acks": "all"}), []
@@ -205,7 +179,7 @@ def test_a_full_disk_loses_no_acknowledged_record(small_disk):
         resumed.flush(30)
         assert len(after) == 200 and after[0][1] == max(o for _, o in stored) + 1
         assert_acknowledged_records_intact(
-            producer.acknowledged + after, read_everything(broker.bootstrap, "full", 1)
+            producer.acknowledged + after, read_all(broker.bootstrap, "full", 1)
         )
     finally:
         broker.stop()
@@ -242,7 +216,7 @@ def test_one_brokers_full_disk_moves_leadership_and_loses_nothing(small_disk, tm
         small_disk.free()
         failing.start(wait=False)
         wait_for_port(failing.port, timeout=60)
-        stored = read_everything(cluster.bootstrap, "shared", 3)
+        stored = read_all(cluster.bootstrap, "shared", 3)
         assert_acknowledged_records_intact(producer.acknowledged, stored)
 
         def back_in_sync():
