@@ -253,7 +253,7 @@ def test_a_restarted_server_continues_without_double_counting(cluster):
             return counted()
         except (OSError, AssertionError):
             return None
-    wait_until(lambda: back() == [["u0", 30], ["u1", 30], ["u2", 30]], timeout=60,
+    wait_until(lambda: back() == [["u0", 30], ["u1", 30], ["u2", 30]], timeout=120,
                message="the restarted server counts the rest once")
     listed = ksql("SHOW TABLES; SHOW QUERIES;")
     assert "VISIT_COUNTS" in [t["name"] for t in listed[0]["tables"]]
