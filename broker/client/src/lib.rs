@@ -9,6 +9,8 @@
 //! - [`error`]: `ClientError` and `KafkaError` (a broker's error code, name and message).
 //! - [`topic_id`]: Kafka's base64 text form of topic ids.
 //! - [`shutdown`]: the clean stop every Potok server shares.
+//! - [`environment`]: settings from `KAFKA_*` and `KSQL_*` variables, named as in
+//!   Confluent's container images, for every Potok server.
 //! - [`admin`]: `AdminClient` — topics, configs, offsets, cluster description.
 //! - [`producer`]: `Producer` — partitioning, batching, idempotent delivery.
 //! - [`consumer`]: `Consumer` — assigned partitions, seeks, Fetch and record decoding.
@@ -21,6 +23,7 @@ pub mod cli;
 pub mod cluster;
 pub mod connection;
 pub mod consumer;
+pub mod environment;
 pub mod error;
 pub mod producer;
 pub mod shutdown;
