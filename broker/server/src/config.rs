@@ -1,7 +1,10 @@
-//! Broker configuration, read the way Kafka reads it: a `server.properties` file, then
-//! `--override key=value` flags, then `POTOK_*` environment variables (for containers:
-//! `POTOK_NODE_ID=2` sets `node.id`). Keys are Kafka's own names; the full set of raw
-//! properties is kept so DescribeConfigs can report what the operator wrote.
+//! Broker configuration, read the way Kafka reads it: a `server.properties` file, then the
+//! environment, then `--override key=value` flags. In the environment, `KAFKA_*` variables
+//! are named as in Confluent's images (`KAFKA_ADVERTISED_LISTENERS` sets
+//! `advertised.listeners`, see `potok_client::environment`) and must name a setting of
+//! `config_names` with a valid value; `POTOK_*` ones (`POTOK_NODE_ID=2` sets `node.id`) are
+//! taken as they are. Keys are Kafka's own names; the full set of raw properties is kept so
+//! DescribeConfigs can report what the operator wrote.
 //!
 //! `process.roles` decides what the process runs, as in KRaft: `broker`, `coordinator`
 //! (Kafka's `controller`) or both. Without it the node is a standalone broker that keeps
@@ -11,7 +14,10 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use potok_client::environment::{self, EnvironmentError, Setting};
 use thiserror::Error;
+
+use crate::config_names::BrokerSettings;
 
 /// Kafka's default for `socket.request.max.bytes` (100 MiB): larger frames close the connection.
 pub const DEFAULT_SOCKET_REQUEST_MAX_BYTES: usize = 104_857_600;
@@ -39,6 +45,8 @@ pub enum ConfigError {
     Parse { path: PathBuf, message: String },
     #[error("--override expects key=value, got '{0}'")]
     BadOverride(String),
+    #[error(transparent)]
+    Environment(#[from] EnvironmentError),
     #[error("missing required config '{0}'")]
     Missing(&'static str),
     #[error("invalid value '{value}' for config '{key}': {reason}")]
@@ -223,7 +231,7 @@ pub struct BrokerConfig {
 }
 
 impl BrokerConfig {
-    /// Reads `path`, applies `--override` values, then `POTOK_*` environment variables.
+    /// Reads `path`, then the environment's variables, then `--override` values.
     pub fn load(
         path: &Path,
         overrides: &[String],
@@ -233,37 +241,57 @@ impl BrokerConfig {
     }
 }
 
-/// The properties of `path`, then `--override` values, then `POTOK_*` environment variables.
+/// The properties of `path`, then `KAFKA_*` and `POTOK_*` environment variables, then
+/// `--override` values.
 pub fn load_properties(
     path: &Path,
     overrides: &[String],
     env: impl Iterator<Item = (String, String)>,
 ) -> Result<BTreeMap<String, String>, ConfigError> {
-    {
-        let file = std::fs::File::open(path).map_err(|source| ConfigError::Read {
+    let file = std::fs::File::open(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let parsed =
+        java_properties::read(std::io::BufReader::new(file)).map_err(|e| ConfigError::Parse {
             path: path.to_path_buf(),
-            source,
+            message: e.to_string(),
         })?;
-        let parsed = java_properties::read(std::io::BufReader::new(file)).map_err(|e| {
-            ConfigError::Parse {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            }
-        })?;
-        let mut properties: BTreeMap<String, String> = parsed.into_iter().collect();
-        for item in overrides {
-            let (key, value) = item
-                .split_once('=')
-                .ok_or_else(|| ConfigError::BadOverride(item.clone()))?;
-            properties.insert(key.trim().to_string(), value.trim().to_string());
-        }
-        for (name, value) in env {
-            if let Some(key) = name.strip_prefix("POTOK_") {
-                properties.insert(key.to_lowercase().replace('_', "."), value);
-            }
-        }
-        Ok(properties)
+    let overrides = overrides
+        .iter()
+        .map(|item| {
+            item.split_once('=')
+                .map(|(key, value)| (key.trim().to_string(), value.trim().to_string()))
+                .ok_or_else(|| ConfigError::BadOverride(item.clone()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let settings = environment_settings(env)?;
+    for setting in &settings {
+        tracing::info!(
+            variable = %setting.variable,
+            property = %setting.property,
+            "set from the environment"
+        );
     }
+    Ok(environment::layered(parsed, &settings, overrides))
+}
+
+/// The checked `KAFKA_*` settings, then the `POTOK_*` ones, which win over them.
+fn environment_settings(
+    env: impl Iterator<Item = (String, String)>,
+) -> Result<Vec<Setting>, ConfigError> {
+    let env: Vec<(String, String)> = env.collect();
+    let mut settings = environment::read(&environment::KAFKA, env.clone(), &BrokerSettings)?;
+    for (variable, value) in env {
+        if let Some(key) = variable.strip_prefix("POTOK_") {
+            settings.push(Setting {
+                property: key.to_lowercase().replace('_', "."),
+                variable,
+                value,
+            });
+        }
+    }
+    Ok(settings)
 }
 
 impl BrokerConfig {
@@ -341,7 +369,7 @@ impl BrokerConfig {
 }
 
 /// `queued.max.request.bytes`: a positive number of bytes, or -1 for no bound.
-fn queued_max_request_bytes(
+pub(crate) fn queued_max_request_bytes(
     properties: &BTreeMap<String, String>,
 ) -> Result<Option<usize>, ConfigError> {
     let key = "queued.max.request.bytes";
@@ -376,7 +404,7 @@ fn parse_number<T: std::str::FromStr>(
         .transpose()
 }
 
-fn all_listeners(
+pub(crate) fn all_listeners(
     properties: &BTreeMap<String, String>,
     key: &str,
 ) -> Result<Vec<Listener>, ConfigError> {
@@ -472,23 +500,97 @@ mod tests {
         }
     }
 
-    #[test]
-    fn overrides_and_environment_win_over_the_file() {
+    fn env(pairs: &[(&str, &str)]) -> impl Iterator<Item = (String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    fn properties_file(text: &str) -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("server.properties");
-        std::fs::write(
-            &path,
-            "node.id=1\nlisteners=PLAINTEXT://127.0.0.1:9092\nlog.dirs=/tmp/x\n",
-        )
-        .unwrap();
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn overrides_and_environment_win_over_the_file() {
+        let (_dir, path) =
+            properties_file("node.id=1\nlisteners=PLAINTEXT://127.0.0.1:9092\nlog.dirs=/tmp/x\n");
         let config = BrokerConfig::load(
             &path,
             &["node.id=2".to_string()],
-            [("POTOK_LOG_DIRS".to_string(), "/tmp/y".to_string())].into_iter(),
+            env(&[("POTOK_LOG_DIRS", "/tmp/y")]),
         )
         .unwrap();
         assert_eq!(config.node_id, 2);
         assert_eq!(config.log_dir, PathBuf::from("/tmp/y"));
+    }
+
+    #[test]
+    fn kafka_variables_sit_between_the_file_and_the_overrides() {
+        let (_dir, path) = properties_file("node.id=1\nnum.partitions=1\n");
+        let config = BrokerConfig::load(
+            &path,
+            &["node.id=3".to_string()],
+            env(&[
+                ("KAFKA_NODE_ID", "2"),
+                ("KAFKA_LISTENERS", "PLAINTEXT://:9092,CONTROLLER://:9093"),
+                ("KAFKA_ADVERTISED_LISTENERS", "PLAINTEXT://potok-1:9092"),
+                ("KAFKA_LOG_DIRS", "/var/lib/potok"),
+                ("KAFKA_NUM_PARTITIONS", "5"),
+                (
+                    "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP",
+                    "PLAINTEXT:PLAINTEXT",
+                ),
+                ("KAFKA_HEAP_OPTS", "-Xmx1G"),
+                ("KSQL_BOOTSTRAP_SERVERS", "ignored:9092"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.node_id, 3);
+        assert_eq!(config.advertised_listener.host, "potok-1");
+        assert_eq!(config.log_dir, PathBuf::from("/var/lib/potok"));
+        assert_eq!(config.get("num.partitions"), Some("5"));
+        assert_eq!(
+            config.get("listener.security.protocol.map"),
+            Some("PLAINTEXT:PLAINTEXT")
+        );
+        assert_eq!(config.get("heap.opts"), None);
+    }
+
+    #[test]
+    fn kafka_variables_the_broker_would_refuse_stop_it_with_the_variable_named() {
+        let (_dir, path) = properties_file("node.id=1\n");
+        let refused = |pairs: &[(&str, &str)]| {
+            load_properties(&path, &[], env(pairs))
+                .unwrap_err()
+                .to_string()
+        };
+        let error = refused(&[("KAFKA_NOT_A_SETTING", "1")]);
+        assert!(
+            error.starts_with("environment variable KAFKA_NOT_A_SETTING sets 'not.a.setting', which is not a broker setting"),
+            "{error}"
+        );
+        let error = refused(&[("KAFKA_NUM_PARTITONS", "1")]);
+        assert!(
+            error.contains("did you mean KAFKA_NUM_PARTITIONS"),
+            "{error}"
+        );
+        let error = refused(&[("KAFKA_NODE_ID", "one")]);
+        assert!(
+            error.contains("KAFKA_NODE_ID sets 'node.id' to 'one'"),
+            "{error}"
+        );
+        let error = refused(&[("KAFKA_ADVERTISED_LISTENERS", "potok-1:9092")]);
+        assert!(error.contains("NAME://HOST:PORT"), "{error}");
+        let error = refused(&[("KAFKA_", "1")]);
+        assert!(error.contains("KAFKA_ names no property"), "{error}");
+        // The file keeps keys it does not know, as Kafka's does.
+        let (_dir, path) = properties_file("node.id=1\nnot.a.setting=1\n");
+        assert!(load_properties(&path, &[], env(&[])).is_ok());
     }
 
     #[test]

@@ -335,6 +335,19 @@ fn dynamic_broker_key(key: &str) -> Option<(&'static TopicKey, i64)> {
     })
 }
 
+/// The broker keys that supply topic defaults (`log.retention.hours`, ...), each once.
+pub fn topic_default_keys() -> impl Iterator<Item = &'static str> {
+    let mut seen = Vec::new();
+    TOPIC_KEYS
+        .iter()
+        .flat_map(|spec| spec.synonyms.iter().map(|s| s.key))
+        .filter(move |key| {
+            let new = !seen.contains(key);
+            seen.push(*key);
+            new
+        })
+}
+
 pub fn validate_broker_config(key: &str, value: Option<&str>) -> Result<(), ConfigError> {
     let (spec, _) =
         dynamic_broker_key(key).ok_or_else(|| ConfigError::NotDynamic(key.to_string()))?;

@@ -4,6 +4,7 @@
 //!
 //! - `config`: server.properties, `--override` and environment, with Kafka's key names.
 //! - `config_catalog`: Kafka's topic and broker config keys, types, defaults and synonyms.
+//! - `config_names`: every broker setting known by name, to check `KAFKA_*` variables.
 //! - `server`, `connection`: the listener and one task per client connection.
 //! - `api`: request decoding, version checks and one handler module per API family.
 //! - `broker`: the shared state every handler reads.
@@ -20,6 +21,7 @@ pub mod broker;
 pub mod clock;
 pub mod config;
 pub mod config_catalog;
+pub mod config_names;
 pub mod connection;
 pub mod durable_file;
 pub mod error;
