@@ -21,7 +21,7 @@ if ! command -v cmake >/dev/null 2>&1 || ! dpkg -s $librdkafka_build_deps >/dev/
     apt-get install -y -qq $librdkafka_build_deps >/dev/null
 fi
 records="${RECORDS:-500000}"
-ksql_records="${KSQL_RECORDS:-1000000}"
+ksql_records="${KSQLDB_RECORDS:-1000000}"
 
 cargo build --release -p potok-broker --bin potok-broker -p potok-operator --bin potok-operator \
     -p potok-ksql --bin potok-ksql

@@ -15,7 +15,7 @@ cargo clippy --workspace --all-targets -- -D warnings
 cargo build --workspace --bins
 # ksqlDB's own query-validation cases, when they sit beside the project.
 if [ -d ../shared/ksql-qtt ]; then
-    export KSQL_QTT_DIR="$(cd ../shared/ksql-qtt && pwd)"
+    export KSQLDB_QTT_DIR="$(cd ../shared/ksql-qtt && pwd)"
 fi
 cargo test --workspace
 

@@ -1,8 +1,8 @@
-//! ksqlDB's own query-validation cases, run from the directory named by `KSQL_QTT_DIR`
+//! ksqlDB's own query-validation cases, run from the directory named by `KSQLDB_QTT_DIR`
 //! (its `qtt/` files). Prints, per file, the cases passed, failed (with the first
 //! difference) and skipped (with the reason), then a total. Fails when a case crashes, or
 //! when a file of the conformance bar has a failing case. Skipped when the variable is
-//! unset or the directory missing. `KSQL_QTT_ONLY=sum,count` runs only those files and
+//! unset or the directory missing. `KSQLDB_QTT_ONLY=sum,count` runs only those files and
 //! prints every failure, not just the first.
 
 use std::path::{Path, PathBuf};
@@ -125,8 +125,8 @@ fn run_file(path: &Path, total: &mut Tally, every_failure: bool) -> Tally {
 }
 
 fn main() -> ExitCode {
-    let Some(directory) = std::env::var_os("KSQL_QTT_DIR").map(PathBuf::from) else {
-        println!("conformance: skipped, KSQL_QTT_DIR is not set");
+    let Some(directory) = std::env::var_os("KSQLDB_QTT_DIR").map(PathBuf::from) else {
+        println!("conformance: skipped, KSQLDB_QTT_DIR is not set");
         return ExitCode::SUCCESS;
     };
     if !directory.is_dir() {
@@ -138,7 +138,7 @@ fn main() -> ExitCode {
     }
     let mut total = Tally::default();
     let mut bar_failures = Vec::new();
-    let only: Vec<String> = std::env::var("KSQL_QTT_ONLY")
+    let only: Vec<String> = std::env::var("KSQLDB_QTT_ONLY")
         .map(|list| list.split(',').map(str::to_string).collect())
         .unwrap_or_default();
     for path in case_files(&directory) {

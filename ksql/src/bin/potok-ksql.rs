@@ -1,4 +1,5 @@
-//! `potok-ksql`: the ksql server. `potok-ksql ksql-server.properties [--override key=value]...`
+//! `potok-ksql`: the ksql server. `potok-ksql ksql-server.properties [--override key=value]...`;
+//! `KSQL_*` environment variables set properties too, between the file and the overrides.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,7 +36,7 @@ async fn main() -> ExitCode {
         )
         .init();
     let args = Args::parse();
-    let config = match ServerConfig::load(&args.config, &args.overrides) {
+    let config = match ServerConfig::load(&args.config, &args.overrides, std::env::vars()) {
         Ok(config) => config,
         Err(error) => {
             eprintln!("potok-ksql: {error}");

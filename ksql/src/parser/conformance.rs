@@ -1,4 +1,4 @@
-//! Conformance with ksqlDB's own test cases, read from the directory named by `KSQL_QTT_DIR`
+//! Conformance with ksqlDB's own test cases, read from the directory named by `KSQLDB_QTT_DIR`
 //! (its `qtt/*.json` and `rqtt/*.json`; skipped when unset): every statement of a case that
 //! expects no error parses and prints back to the same tree, and every case that expects a
 //! syntax error fails with ksqlDB's message.
@@ -144,8 +144,8 @@ fn check(run: &Run, joined: bool, tally: &mut Tally) {
 
 #[test]
 fn ksqldb_test_cases_parse() {
-    let Some(dir) = std::env::var_os("KSQL_QTT_DIR") else {
-        eprintln!("KSQL_QTT_DIR is not set: skipped");
+    let Some(dir) = std::env::var_os("KSQLDB_QTT_DIR") else {
+        eprintln!("KSQLDB_QTT_DIR is not set: skipped");
         return;
     };
     let dir = Path::new(&dir);

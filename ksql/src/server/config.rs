@@ -1,9 +1,16 @@
-//! The server's settings, under ksqlDB's names, read from `ksql-server.properties` with
-//! `--override key=value` on top.
+//! The server's settings, under ksqlDB's names, read from `ksql-server.properties`, then
+//! from `KSQL_*` environment variables named as in Confluent's `cp-ksqldb-server` image
+//! (`KSQL_KSQL_SERVICE_ID` sets `ksql.service.id`, see `potok_client::environment`; each
+//! must name a setting of `config_names` with a valid value), then from `--override
+//! key=value` flags.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
+
+use potok_client::environment::{self, EnvironmentError};
+
+use super::config_names::KsqlSettings;
 
 /// ksqlDB's default listener.
 const DEFAULT_LISTENER: &str = "http://0.0.0.0:8088";
@@ -34,6 +41,8 @@ pub enum ConfigError {
     Parse { path: String, message: String },
     #[error("--override expects key=value, got '{0}'")]
     BadOverride(String),
+    #[error(transparent)]
+    Environment(#[from] EnvironmentError),
     #[error(
         "{name}: '{value}' is not a valid listener; use http://host:port, e.g. http://0.0.0.0:8088"
     )]
@@ -79,7 +88,7 @@ fn size(
         })
 }
 
-fn listener(value: &str) -> Result<SocketAddr, ConfigError> {
+pub(super) fn listener(value: &str) -> Result<SocketAddr, ConfigError> {
     let bad = || ConfigError::BadListener {
         name: "listeners".into(),
         value: value.to_string(),
@@ -124,8 +133,12 @@ impl ServerConfig {
         })
     }
 
-    /// Reads the file and applies overrides.
-    pub fn load(path: &Path, overrides: &[String]) -> Result<ServerConfig, ConfigError> {
+    /// Reads the file, then the environment's `KSQL_*` variables, then the overrides.
+    pub fn load(
+        path: &Path,
+        overrides: &[String],
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<ServerConfig, ConfigError> {
         let shown = path.display().to_string();
         let file = std::fs::File::open(path).map_err(|source| ConfigError::Read {
             path: shown.clone(),
@@ -137,14 +150,23 @@ impl ServerConfig {
                 message: e.to_string(),
             }
         })?;
-        let mut properties: BTreeMap<String, String> = parsed.into_iter().collect();
-        for item in overrides {
-            let (key, value) = item
-                .split_once('=')
-                .ok_or_else(|| ConfigError::BadOverride(item.clone()))?;
-            properties.insert(key.trim().to_string(), value.trim().to_string());
+        let overrides = overrides
+            .iter()
+            .map(|item| {
+                item.split_once('=')
+                    .map(|(key, value)| (key.trim().to_string(), value.trim().to_string()))
+                    .ok_or_else(|| ConfigError::BadOverride(item.clone()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let settings = environment::read(&environment::KSQL, env, &KsqlSettings)?;
+        for setting in &settings {
+            tracing::info!(
+                variable = %setting.variable,
+                property = %setting.property,
+                "set from the environment"
+            );
         }
-        ServerConfig::from_properties(properties)
+        ServerConfig::from_properties(environment::layered(parsed, &settings, overrides))
     }
 
     /// The topic holding every command, from which a restarted server rebuilds itself.
@@ -225,6 +247,64 @@ mod tests {
                 "{refused}"
             );
         }
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn ksql_variables_sit_between_the_file_and_the_overrides() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ksql-server.properties");
+        std::fs::write(
+            &path,
+            "bootstrap.servers=file:9092\nksql.service.id=file_\n",
+        )
+        .unwrap();
+        let config = ServerConfig::load(
+            &path,
+            &["ksql.service.id=flag_".to_string()],
+            env(&[
+                ("KSQL_LISTENERS", "http://0.0.0.0:8089"),
+                ("KSQL_BOOTSTRAP_SERVERS", "env:9092"),
+                ("KSQL_KSQL_SERVICE_ID", "env_"),
+                ("KSQL_KSQL_STREAMS_AUTO_OFFSET_RESET", "earliest"),
+                ("KSQL_HEAP_OPTS", "-Xmx1G"),
+                ("KAFKA_NODE_ID", "1"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.listener, "0.0.0.0:8089".parse().unwrap());
+        assert_eq!(config.bootstrap_servers, "env:9092");
+        assert_eq!(config.service_id, "flag_");
+        assert_eq!(
+            config.properties["ksql.streams.auto.offset.reset"],
+            "earliest"
+        );
+        let refused = |pairs: &[(&str, &str)]| {
+            ServerConfig::load(&path, &[], env(pairs))
+                .unwrap_err()
+                .to_string()
+        };
+        let error = refused(&[("KSQL_QTT_DIR", "/tmp")]);
+        assert!(
+            error.starts_with("environment variable KSQL_QTT_DIR sets 'qtt.dir', which is not a ksql server setting"),
+            "{error}"
+        );
+        let error = refused(&[("KSQL_KSQL_SERVICE_IDD", "x")]);
+        assert!(
+            error.contains("did you mean KSQL_KSQL_SERVICE_ID"),
+            "{error}"
+        );
+        let error = refused(&[("KSQL_LISTENERS", "8088")]);
+        assert!(
+            error.contains("KSQL_LISTENERS sets 'listeners' to '8088'"),
+            "{error}"
+        );
     }
 
     #[test]

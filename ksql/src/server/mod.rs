@@ -2,7 +2,8 @@
 //! command topic every command is appended to (and replayed from at start), and the REST
 //! API in `rest`.
 //!
-//! - `config`: settings under ksqlDB's names.
+//! - `config`: settings under ksqlDB's names; `config_names`: every one known, to check
+//!   `KSQL_*` variables.
 //! - `kafka`: topics, producing, consumers.
 //! - `running_query`: a persistent query at run time; `processing_log`: skipped records.
 //! - `commands`: the command topic.
@@ -16,6 +17,7 @@
 mod body;
 pub mod commands;
 pub mod config;
+pub mod config_names;
 mod inserts;
 pub mod kafka;
 mod listing;
