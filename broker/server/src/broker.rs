@@ -15,7 +15,7 @@ use crate::error::ApiError;
 use crate::group::store::OFFSETS_TOPIC;
 use crate::group::{self, GroupConfig, GroupCoordinator};
 use crate::metadata::{
-    claim_log_dir, commands, BrokerInfo, Controller, LocalController, MetadataImage,
+    claim_log_dir, commands, BrokerInfo, Controller, Endpoint, LocalController, MetadataImage,
 };
 use crate::metrics::Metrics;
 use crate::quorum::{QuorumClient, RemoteController};
@@ -396,12 +396,22 @@ pub fn retry_backoff(config: &BrokerConfig) -> Backoff {
 }
 
 fn broker_info(config: &BrokerConfig) -> BrokerInfo {
-    let advertised = &config.advertised_listener;
+    let inter_broker = config.listeners.inter_broker_advertised();
     BrokerInfo {
         id: config.node_id,
-        host: advertised.host.clone(),
-        port: advertised.port,
+        host: inter_broker.host.clone(),
+        port: inter_broker.port,
         rack: config.get("broker.rack").map(str::to_string),
+        endpoints: config
+            .listeners
+            .advertised
+            .iter()
+            .map(|l| Endpoint {
+                name: l.name.clone(),
+                host: l.host.clone(),
+                port: l.port,
+            })
+            .collect(),
     }
 }
 

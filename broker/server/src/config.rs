@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use potok_client::environment::{self, EnvironmentError, Setting};
 use thiserror::Error;
 
+use crate::config_listeners::ClientListeners;
 use crate::config_names::BrokerSettings;
 
 /// Kafka's default for `socket.request.max.bytes` (100 MiB): larger frames close the connection.
@@ -215,8 +216,7 @@ pub struct BrokerConfig {
     pub node_id: i32,
     /// The coordinators' addresses when this broker belongs to a cluster.
     pub quorum_voters: Option<Vec<String>>,
-    pub listener: Listener,
-    pub advertised_listener: Listener,
+    pub listeners: ClientListeners,
     pub log_dir: PathBuf,
     pub socket_request_max_bytes: usize,
     /// `queued.max.request.bytes`; `None` when set to -1 (unbounded, Kafka's default).
@@ -303,20 +303,8 @@ impl BrokerConfig {
         } else {
             None
         };
-        let controller_names = controller_listener_names(&properties);
-        let client_listener = |key| -> Result<Option<Listener>, ConfigError> {
-            Ok(all_listeners(&properties, key)?
-                .into_iter()
-                .find(|l| !controller_names.contains(&l.name)))
-        };
-        let listener = client_listener("listeners")?.ok_or(ConfigError::Missing("listeners"))?;
-        let advertised_listener = client_listener("advertised.listeners")?.unwrap_or_else(|| {
-            let mut advertised = listener.clone();
-            if advertised.host.is_empty() || advertised.host == "0.0.0.0" {
-                advertised.host = "localhost".to_string();
-            }
-            advertised
-        });
+        let listeners =
+            ClientListeners::read(&properties, &controller_listener_names(&properties))?;
         let log_dir = properties
             .get("log.dirs")
             .or_else(|| properties.get("log.dir"))
@@ -341,8 +329,7 @@ impl BrokerConfig {
         Ok(BrokerConfig {
             node_id,
             quorum_voters,
-            listener,
-            advertised_listener,
+            listeners,
             log_dir,
             socket_request_max_bytes,
             queued_max_request_bytes,
@@ -445,8 +432,8 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(config.node_id, 3);
-        assert_eq!(config.listener.bind_address(), "0.0.0.0:9092");
-        assert_eq!(config.advertised_listener.host, "localhost");
+        assert_eq!(config.listeners.bound[0].bind_address(), "0.0.0.0:9092");
+        assert_eq!(config.listeners.advertised[0].host, "localhost");
         assert_eq!(config.log_dir, PathBuf::from("/data/a"));
         assert_eq!(
             config.socket_request_max_bytes,
@@ -551,7 +538,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.node_id, 3);
-        assert_eq!(config.advertised_listener.host, "potok-1");
+        assert_eq!(config.listeners.advertised[0].host, "potok-1");
         assert_eq!(config.log_dir, PathBuf::from("/var/lib/potok"));
         assert_eq!(config.get("num.partitions"), Some("5"));
         assert_eq!(
@@ -616,7 +603,7 @@ mod tests {
                 coordinator: true
             }
         );
-        assert_eq!(config.listener.port, 9092);
+        assert_eq!(config.listeners.bound[0].port, 9092);
         assert_eq!(
             config.quorum_voters.unwrap(),
             vec!["127.0.0.1:9093".to_string(), "127.0.0.1:9094".to_string()]

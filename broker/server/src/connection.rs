@@ -80,6 +80,7 @@ pub async fn serve(
     broker: Arc<Broker>,
     socket: TcpStream,
     peer: SocketAddr,
+    listener: Arc<str>,
     pool: Arc<RequestMemoryPool>,
     mut shutdown: Shutdown,
 ) {
@@ -110,7 +111,7 @@ pub async fn serve(
             .metrics
             .bytes_in
             .inc_by(request.frame.len() as u64 + 4);
-        match api::handle_frame(&broker, request.frame, peer).await {
+        match api::handle_frame(&broker, request.frame, peer, &listener).await {
             Ok(Some(response)) => {
                 broker.metrics.bytes_out.inc_by(response.len() as u64);
                 match write_response(&mut writer, &response, limits.idle).await {

@@ -3,6 +3,7 @@
 //! calls `api::produce`, which appends through `replica::Partition` to `log::PartitionLog`.
 //!
 //! - `config`: server.properties, `--override` and environment, with Kafka's key names.
+//! - `config_listeners`: the named client listeners and what each advertises.
 //! - `config_catalog`: Kafka's topic and broker config keys, types, defaults and synonyms.
 //! - `config_names`: every broker setting known by name, to check `KAFKA_*` variables.
 //! - `server`, `connection`: the listener and one task per client connection.
@@ -21,6 +22,7 @@ pub mod broker;
 pub mod clock;
 pub mod config;
 pub mod config_catalog;
+pub mod config_listeners;
 pub mod config_names;
 pub mod connection;
 pub mod durable_file;

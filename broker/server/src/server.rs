@@ -17,7 +17,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use potok_client::shutdown::ShutdownTrigger;
+use potok_client::shutdown::{Shutdown, ShutdownTrigger};
 use prometheus::IntGauge;
 use tokio::net::TcpListener;
 
@@ -32,12 +32,19 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 pub async fn run(broker: Arc<Broker>, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     raise_open_files_limit(broker.config.max_connections);
-    let address = broker.config.listener.bind_address();
-    let listener = TcpListener::bind(&address)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {address} (listeners): {e}"))?;
+    let mut bound = Vec::new();
+    for listener in &broker.config.listeners.bound {
+        let address = listener.bind_address();
+        let socket = TcpListener::bind(&address).await.map_err(|e| {
+            anyhow::anyhow!(
+                "cannot listen on {address} (listener {}): {e}",
+                listener.name
+            )
+        })?;
+        tracing::info!(listener = %listener.name, %address, "listening");
+        bound.push((socket, Arc::<str>::from(listener.name.as_str())));
+    }
     tracing::info!(
-        %address,
         node_id = broker.config.node_id,
         cluster_id = %broker.image().cluster_id,
         "broker started"
@@ -47,51 +54,34 @@ pub async fn run(broker: Arc<Broker>, shutdown: impl Future<Output = ()>) -> any
     tokio::spawn(broker.clone().expire_group_members());
     tokio::spawn(broker.clone().maintain_isr());
     tokio::spawn(broker.clone().rebalance_leaders());
-    let limits = Arc::new(ConnectionLimits::new(
-        broker.config.max_connections,
-        broker.config.max_connections_per_ip,
-        broker.metrics.connections_open.clone(),
-    ));
-    let pool = Arc::new(RequestMemoryPool::new(
-        broker.config.queued_max_request_bytes,
-        broker.metrics.request_memory_reserved.clone(),
-        broker.metrics.request_memory_waits.clone(),
-    ));
-    let (connections_stop, stopping) = ShutdownTrigger::new();
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((socket, peer)) => match limits.admit(peer.ip()) {
-                    Ok(slot) => {
-                        let serving = connection::serve(
-                            broker.clone(),
-                            socket,
-                            peer,
-                            pool.clone(),
-                            stopping.clone(),
-                        );
-                        tokio::spawn(async move {
-                            serving.await;
-                            drop(slot);
-                        });
-                    }
-                    Err(refusal) => {
-                        drop(socket);
-                        connection::report_close(&broker.metrics, refusal.reason, peer, &refusal.detail);
-                    }
-                },
-                Err(error) => {
-                    tracing::warn!(%error, "accept failed");
-                    tokio::time::sleep(ACCEPT_RETRY).await;
-                }
-            },
-            _ = &mut shutdown => break,
-        }
+    let accepting = Accepting {
+        broker: broker.clone(),
+        limits: Arc::new(ConnectionLimits::new(
+            broker.config.max_connections,
+            broker.config.max_connections_per_ip,
+            broker.metrics.connections_open.clone(),
+        )),
+        pool: Arc::new(RequestMemoryPool::new(
+            broker.config.queued_max_request_bytes,
+            broker.metrics.request_memory_reserved.clone(),
+            broker.metrics.request_memory_waits.clone(),
+        )),
+    };
+    let (accept_stop, accept_stopping) = ShutdownTrigger::new();
+    let (connections_stop, connections_stopping) = ShutdownTrigger::new();
+    for (socket, name) in bound {
+        tokio::spawn(accepting.clone().accept(
+            socket,
+            name,
+            accept_stopping.clone(),
+            connections_stopping.clone(),
+        ));
     }
+    drop(connections_stopping);
+    shutdown.await;
     tracing::info!("shutting down");
-    drop(listener);
-    drop(stopping);
+    drop(accept_stopping);
+    accept_stop.drain(SHUTDOWN_GRACE).await;
     broker.controlled_shutdown().await;
     let still_open = connections_stop.drain(SHUTDOWN_GRACE).await;
     if still_open > 0 {
@@ -102,6 +92,64 @@ pub async fn run(broker: Arc<Broker>, shutdown: impl Future<Output = ()>) -> any
     }
     broker.flush();
     Ok(())
+}
+
+/// What every listener's accept loop shares.
+#[derive(Clone)]
+struct Accepting {
+    broker: Arc<Broker>,
+    limits: Arc<ConnectionLimits>,
+    pool: Arc<RequestMemoryPool>,
+}
+
+impl Accepting {
+    /// Accepts connections on one listener until `stop`, each served in a task of its own
+    /// that ends when `connections` says so.
+    async fn accept(
+        self,
+        socket: TcpListener,
+        listener: Arc<str>,
+        mut stop: Shutdown,
+        connections: Shutdown,
+    ) {
+        loop {
+            let accepted = tokio::select! {
+                accepted = socket.accept() => accepted,
+                _ = stop.recv() => return,
+            };
+            match accepted {
+                Ok((stream, peer)) => match self.limits.admit(peer.ip()) {
+                    Ok(slot) => {
+                        let serving = connection::serve(
+                            self.broker.clone(),
+                            stream,
+                            peer,
+                            listener.clone(),
+                            self.pool.clone(),
+                            connections.clone(),
+                        );
+                        tokio::spawn(async move {
+                            serving.await;
+                            drop(slot);
+                        });
+                    }
+                    Err(refusal) => {
+                        drop(stream);
+                        connection::report_close(
+                            &self.broker.metrics,
+                            refusal.reason,
+                            peer,
+                            &refusal.detail,
+                        );
+                    }
+                },
+                Err(error) => {
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(ACCEPT_RETRY).await;
+                }
+            }
+        }
+    }
 }
 
 /// The open connections, counted against `max.connections` and `max.connections.per.ip`.

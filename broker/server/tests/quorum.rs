@@ -91,6 +91,7 @@ async fn commits_survive_leader_loss_and_restarts() {
             host: "127.0.0.1".into(),
             port: 9000 + id as u16,
             rack: None,
+            endpoints: Vec::new(),
         };
         client
             .propose(MetadataCommand::RegisterBroker { broker }, patience)

@@ -76,6 +76,7 @@ fn registration(id: i32) -> MetadataCommand {
             host: "probe".into(),
             port: 9092,
             rack: None,
+            endpoints: Vec::new(),
         },
     }
 }

@@ -83,6 +83,7 @@ impl Sim {
                 host: "sim".into(),
                 port: 9092,
                 rack: None,
+                endpoints: Vec::new(),
             };
             apply(&mut image, MetadataCommand::RegisterBroker { broker });
             apply(&mut image, MetadataCommand::UnfenceBroker { id });

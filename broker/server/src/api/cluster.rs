@@ -29,6 +29,7 @@ pub fn describe_cluster(
     broker: &Broker,
     request: DescribeClusterRequest,
     version: i16,
+    listener: &str,
 ) -> DescribeClusterResponse {
     let image = broker.image();
     let mut response = DescribeClusterResponse::default();
@@ -44,8 +45,9 @@ pub fn describe_cluster(
         .map(|info| {
             let mut described = DescribeClusterBroker::default();
             described.broker_id = BrokerId(info.id);
-            described.host = StrBytes::from_string(info.host.clone());
-            described.port = info.port as i32;
+            let (host, port) = info.address_on(listener);
+            described.host = StrBytes::from_string(host.to_string());
+            described.port = port as i32;
             described.rack = info.rack.clone().map(StrBytes::from_string);
             // Fencing is reported from v2 on.
             if version >= 2 {

@@ -17,7 +17,13 @@ use crate::metadata::{validate_topic_name, MetadataImage, TopicImage};
 /// Kafka answers "authorized operations" with this when they were not asked for.
 const AUTHORIZED_OPERATIONS_OMITTED: i32 = i32::MIN;
 
-pub async fn handle(broker: &Broker, request: MetadataRequest, version: i16) -> MetadataResponse {
+/// Metadata, with each broker's address on the listener the client connected to.
+pub async fn handle(
+    broker: &Broker,
+    request: MetadataRequest,
+    version: i16,
+    listener: &str,
+) -> MetadataResponse {
     // v0 uses an empty list for "all topics"; later versions use null.
     let requested = match request.topics {
         Some(topics) if !(version == 0 && topics.is_empty()) => Some(topics),
@@ -53,8 +59,9 @@ pub async fn handle(broker: &Broker, request: MetadataRequest, version: i16) -> 
         .map(|b| {
             let mut broker = MetadataResponseBroker::default();
             broker.node_id = BrokerId(b.id);
-            broker.host = StrBytes::from_string(b.host.clone());
-            broker.port = b.port as i32;
+            let (host, port) = b.address_on(listener);
+            broker.host = StrBytes::from_string(host.to_string());
+            broker.port = port as i32;
             broker.rack = b.rack.clone().map(StrBytes::from_string);
             broker
         })

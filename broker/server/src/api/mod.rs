@@ -103,6 +103,7 @@ pub async fn handle_frame(
     broker: &Broker,
     frame: Bytes,
     peer: SocketAddr,
+    listener: &str,
 ) -> Result<Option<BytesMut>, FrameError> {
     let started = Instant::now();
     let (header, request) = match parse_frame(frame)? {
@@ -123,7 +124,7 @@ pub async fn handle_frame(
         .with_label_values(&[&api_label])
         .inc();
 
-    let response = dispatch(broker, &header, request, peer).await?;
+    let response = dispatch(broker, &header, request, peer, listener).await?;
     let encoded = response
         .map(|response| encode(api, version, correlation_id, &response))
         .transpose()?;
@@ -165,12 +166,13 @@ async fn dispatch(
     header: &RequestHeader,
     request: RequestKind,
     peer: SocketAddr,
+    listener: &str,
 ) -> Result<Option<ResponseKind>, FrameError> {
     let version = header.request_api_version;
     Ok(Some(match request {
         RequestKind::ApiVersions(_) => ResponseKind::ApiVersions(api_versions::handle()),
         RequestKind::Metadata(r) => {
-            ResponseKind::Metadata(metadata::handle(broker, r, version).await)
+            ResponseKind::Metadata(metadata::handle(broker, r, version, listener).await)
         }
         RequestKind::Produce(r) => match produce::handle(broker, r).await {
             Some(response) => ResponseKind::Produce(response),
@@ -202,7 +204,7 @@ async fn dispatch(
             admin_configs::incremental_alter_configs(broker, r).await,
         ),
         RequestKind::DescribeCluster(r) => {
-            ResponseKind::DescribeCluster(cluster::describe_cluster(broker, r, version))
+            ResponseKind::DescribeCluster(cluster::describe_cluster(broker, r, version, listener))
         }
         RequestKind::DescribeTopicPartitions(r) => {
             ResponseKind::DescribeTopicPartitions(cluster::describe_topic_partitions(broker, r))
@@ -216,9 +218,9 @@ async fn dispatch(
         RequestKind::InitProducerId(r) => {
             ResponseKind::InitProducerId(records::init_producer_id(broker, r).await)
         }
-        RequestKind::FindCoordinator(r) => {
-            ResponseKind::FindCoordinator(groups::find_coordinator(broker, r, version).await)
-        }
+        RequestKind::FindCoordinator(r) => ResponseKind::FindCoordinator(
+            groups::find_coordinator(broker, r, version, listener).await,
+        ),
         RequestKind::JoinGroup(r) => {
             let client_id = header
                 .client_id

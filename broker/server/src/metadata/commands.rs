@@ -338,6 +338,7 @@ mod tests {
                     host: "localhost".into(),
                     port: 9092,
                     rack: None,
+                    endpoints: Vec::new(),
                 },
             );
         }

@@ -21,12 +21,38 @@ pub struct MetadataImage {
     pub next_producer_id: i64,
 }
 
+/// A registered broker. `host` and `port` are its inter-broker listener's advertised
+/// address; `endpoints` has every advertised listener by name, so a client is answered with
+/// the address of the listener it connected to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BrokerInfo {
     pub id: i32,
     pub host: String,
     pub port: u16,
     pub rack: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub endpoints: Vec<Endpoint>,
+}
+
+/// One advertised listener: `INTERNAL://kafka1:19092` is name INTERNAL, host kafka1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoint {
+    pub name: String,
+    pub host: String,
+    pub port: u16,
+}
+
+impl BrokerInfo {
+    /// The address a client connected to `listener` should use: that listener's advertised
+    /// address, or the inter-broker one for a broker that registered none by that name.
+    pub fn address_on(&self, listener: &str) -> (&str, u16) {
+        self.endpoints
+            .iter()
+            .find(|endpoint| endpoint.name == listener)
+            .map_or((self.host.as_str(), self.port), |endpoint| {
+                (endpoint.host.as_str(), endpoint.port)
+            })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -255,6 +255,7 @@ mod tests {
             host: "localhost".into(),
             port: 9092,
             rack: None,
+            endpoints: Vec::new(),
         }
     }
 

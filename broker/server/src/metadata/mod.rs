@@ -13,7 +13,7 @@ mod placement;
 mod topic_name;
 
 pub use controller::{BoxFuture, Controller, MetadataError, NewTopic};
-pub use image::{BrokerInfo, MetadataImage, PartitionImage, TopicImage};
+pub use image::{BrokerInfo, Endpoint, MetadataImage, PartitionImage, TopicImage};
 pub use local::{base64_url, claim_log_dir, new_cluster_id, read_meta_properties, LocalController};
 
 /// A topic or cluster id as Kafka prints it (URL-safe base64, no padding).

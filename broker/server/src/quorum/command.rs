@@ -161,6 +161,7 @@ mod tests {
             host: "localhost".into(),
             port: 9000 + id as u16,
             rack: None,
+            endpoints: Vec::new(),
         }
     }
 

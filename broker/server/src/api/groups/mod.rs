@@ -28,6 +28,7 @@ pub async fn find_coordinator(
     broker: &Broker,
     request: FindCoordinatorRequest,
     version: i16,
+    listener: &str,
 ) -> FindCoordinatorResponse {
     let keys: Vec<StrBytes> = if version >= 4 {
         request.coordinator_keys.clone()
@@ -44,7 +45,7 @@ pub async fn find_coordinator(
     };
     let locate = |key: &str| -> Result<(i32, String, i32), ApiError> {
         ready.clone()?;
-        coordinator_of(broker, key)
+        coordinator_of(broker, key, listener)
     };
     let mut response = FindCoordinatorResponse::default();
     if version < 4 {
@@ -86,7 +87,11 @@ pub async fn find_coordinator(
 }
 
 /// The broker leading `group`'s home partition of `__consumer_offsets`: its id and address.
-fn coordinator_of(broker: &Broker, group: &str) -> Result<(i32, String, i32), ApiError> {
+fn coordinator_of(
+    broker: &Broker,
+    group: &str,
+    listener: &str,
+) -> Result<(i32, String, i32), ApiError> {
     let image = broker.image();
     let unavailable = || {
         ApiError::new(
@@ -97,5 +102,6 @@ fn coordinator_of(broker: &Broker, group: &str) -> Result<(i32, String, i32), Ap
     let index = store::home_partition(broker, group).ok_or_else(unavailable)?;
     let leader = image.topics[store::OFFSETS_TOPIC].partitions[index as usize].leader;
     let node = image.brokers.get(&leader).ok_or_else(unavailable)?;
-    Ok((node.id, node.host.clone(), node.port as i32))
+    let (host, port) = node.address_on(listener);
+    Ok((node.id, host.to_string(), port as i32))
 }
