@@ -12,7 +12,7 @@ if [ "${POTOK_REBUILD_BASE:-0}" != 1 ] && docker image inspect "$tag" >/dev/null
     exit 0
 fi
 if ! command -v debootstrap >/dev/null 2>&1; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq debootstrap >/dev/null
 fi
 
 root=$(mktemp -d /var/tmp/potok-base.XXXXXX)

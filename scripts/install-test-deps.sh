@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs on a fresh Debian machine: kcat (librdkafka) and curl
-# (HTTP/2 requests) from Debian, and the Python clients, pexpect and pytest in .venv. Safe
-# to run again.
+# Installs what the test suite needs on a fresh Debian machine: kcat (librdkafka), curl
+# (HTTP/2 requests) and debootstrap (the image's base, scripts/base-image.sh) from Debian,
+# and the Python clients, pexpect and pytest in .venv. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v kcat >/dev/null 2>&1 || ! command -v curl >/dev/null 2>&1; then
+if ! command -v kcat >/dev/null 2>&1 || ! command -v curl >/dev/null 2>&1 \
+    || ! command -v debootstrap >/dev/null 2>&1; then
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq kcat curl >/dev/null
+    apt-get -o DPkg::Lock::Timeout=300 update -qq
+    apt-get -o DPkg::Lock::Timeout=300 install -y -qq kcat curl debootstrap >/dev/null
 fi
 
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
