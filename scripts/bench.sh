@@ -5,7 +5,9 @@
 # disk's sequential write rate with fdatasync measured by dd in the same directory; last,
 # the failover time after kill -9 of a partition leader; then the ksql server of the same
 # cluster: end-to-end records per second (and per core of its CPU time) for the seed's
-# filter and 10-second tumbling SUM over JSON records. Prints figures; asserts nothing.
+# filter and 10-second tumbling SUM over JSON records; last, with BENCH_COMPOSE=1, the same
+# replicated produce run against docker-compose.yaml's stack (release image) through its
+# published ports, for the containers' overhead. Prints figures; asserts nothing.
 # librdkafka is built from source by the rdkafka crate: cmake and the -dev packages below
 # are installed from Debian when missing. Processes are stopped by the ids they started with.
 set -euo pipefail
@@ -69,3 +71,15 @@ echo "== ksql: persistent queries end to end, $ksql_records JSON records, one pa
 ksql_pid=$(pgrep -P "$operator" -f "potok-ksql-0.properties")
 target/bench/release/potok-ksql-bench --bootstrap-server "$bootstrap" --ksql-url http://localhost:8088 \
     --ksql-pid "$ksql_pid" --records "$ksql_records"
+
+if [ "${BENCH_COMPOSE:-0}" = 1 ]; then
+    # The stack publishes the ports the local cluster used: stop it first.
+    kill "$operator"
+    wait "$operator" || true
+    operator=
+    echo "== docker-compose.yaml: 3 brokers in containers, replication factor 3, acks=all"
+    bash scripts/compose-up.sh release >"$data/compose.log" 2>&1 || { cat "$data/compose.log"; exit 1; }
+    target/bench/release/potok-bench --bootstrap-server localhost:9092,localhost:9093,localhost:9094 \
+        --records "$records" --replication-factor 3 --acks all
+    docker-compose down --volumes
+fi
