@@ -1,12 +1,10 @@
 //! `potok-operator`: runs Potok clusters described by `KafkaCluster` manifests.
 //! `up` runs one on this machine as local processes.
 
-mod local;
-mod manifest;
-
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use potok_operator::local;
 
 #[derive(Parser)]
 #[command(name = "potok-operator", version, about = "Runs Potok clusters")]

@@ -46,7 +46,7 @@ pub struct ClusterPlan {
 
 impl ClusterPlan {
     pub fn new(cluster: &KafkaCluster, root: &Path) -> ClusterPlan {
-        let name = cluster.metadata.name.clone();
+        let name = cluster.metadata.name.clone().unwrap_or_default();
         let host = |index: u32| format!("127.0.0.{}", index + 1);
         let voters = (0..cluster.spec.coordinators.replicas)
             .map(|i| {

@@ -1,0 +1,11 @@
+//! Potok's operator: runs clusters described by Potok's custom resources.
+//!
+//! - [`resources`]: the custom resources (`KafkaCluster`, `Topic`, `KsqlStream`), their
+//!   CustomResourceDefinitions and admission rules.
+//! - [`manifest`]: a `KafkaCluster` read from a file, for the local runtime.
+//! - [`local`]: the local runtime, `potok-operator up`: a cluster as processes on this
+//!   machine.
+
+pub mod local;
+pub mod manifest;
+pub mod resources;
