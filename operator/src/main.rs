@@ -1,10 +1,11 @@
 //! `potok-operator`: runs Potok clusters described by `KafkaCluster` manifests.
-//! `up` runs one on this machine as local processes.
+//! `up` runs one on this machine as local processes; `crds` prints the resource definitions
+//! for a Kubernetes cluster.
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use potok_operator::local;
+use potok_operator::{local, resources};
 
 #[derive(Parser)]
 #[command(name = "potok-operator", version, about = "Runs Potok clusters")]
@@ -35,6 +36,9 @@ enum Command {
         #[arg(long, value_name = "SECONDS", default_value_t = local::MAX_RESTART_DELAY.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
         max_restart_delay: u64,
     },
+    /// Prints the CustomResourceDefinitions of KafkaCluster, Topic and KsqlStream as YAML,
+    /// for `kubectl apply -f -`.
+    Crds,
 }
 
 #[tokio::main]
@@ -58,6 +62,10 @@ async fn main() {
                 max_restart_delay: std::time::Duration::from_secs(max_restart_delay),
             })
             .await
+        }
+        Command::Crds => {
+            print!("{}", resources::crds_yaml());
+            Ok(())
         }
     };
     if let Err(error) = outcome {

@@ -7,7 +7,8 @@
 //! - [`ksql_stream`]: `KsqlStream`, one CREATE STREAM or CREATE TABLE statement on a
 //!   cluster's ksql server.
 //!
-//! Each type derives its CustomResourceDefinition. Admission rules live in the schema as CEL
+//! Each type derives its CustomResourceDefinition (printed by `potok-operator crds`,
+//! committed under `crds/`). Admission rules live in the schema as CEL
 //! (`x-kubernetes-validations`), so the API server refuses a bad resource before any
 //! reconciler sees it; each resource module repeats its rules in Rust (`validate`,
 //! `validate_update`) with the same messages for the local runtime, which has no API server.
@@ -28,9 +29,31 @@ pub fn crds() -> Vec<CustomResourceDefinition> {
     vec![KafkaCluster::crd(), Topic::crd(), KsqlStream::crd()]
 }
 
+/// The CustomResourceDefinitions as one multi-document YAML stream, ready for
+/// `kubectl apply -f -`.
+pub fn crds_yaml() -> String {
+    crds()
+        .iter()
+        .map(|crd| serde_yaml::to_string(crd).expect("a CRD always serializes to YAML"))
+        .collect::<Vec<_>>()
+        .join("---\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The committed CRDs, which `kubectl apply` and the Helm-less install use.
+    const COMMITTED: &str = include_str!("../../../crds/potok.dev.yaml");
+
+    #[test]
+    fn the_committed_crds_are_what_the_code_generates() {
+        assert!(
+            COMMITTED == crds_yaml(),
+            "crds/potok.dev.yaml is stale: the resource types changed. Regenerate it with\n  \
+             cargo run -p potok-operator -- crds > crds/potok.dev.yaml\nand commit it."
+        );
+    }
 
     #[test]
     fn every_crd_is_namespaced_in_the_potok_category_with_a_status_subresource() {
