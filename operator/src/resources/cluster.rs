@@ -14,6 +14,11 @@ use serde::{Deserialize, Serialize};
 /// The most brokers a cluster may have; a topic's replicas can never exceed it either.
 pub const MAX_BROKERS: u32 = 99;
 
+/// The most properties a config map may hold: far more than Kafka or ksqlDB have, and a
+/// bound the API server needs to accept the CEL rules that look through a map (without it,
+/// their estimated cost is over its budget).
+pub const MAX_CONFIG_PROPERTIES: u32 = 1000;
+
 /// Broker properties the operator writes for each node from its place in the cluster.
 pub const OPERATOR_OWNED_BROKER_CONFIG: [&str; 6] = [
     "node.id",
@@ -134,6 +139,7 @@ pub struct BrokersSpec {
     /// Broker properties under Kafka's names (`min.insync.replicas`, ...), applied to every
     /// broker.
     #[serde(default)]
+    #[schemars(extend("maxProperties" = MAX_CONFIG_PROPERTIES))]
     #[x_kube(validation = owned_keys_rule("spec.brokers.config", &OPERATOR_OWNED_BROKER_CONFIG, "for each node "))]
     pub config: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -178,6 +184,7 @@ pub struct KsqlSpec {
     pub replicas: u32,
     /// Server properties under ksqlDB's names (`ksql.service.id`, ...).
     #[serde(default)]
+    #[schemars(extend("maxProperties" = MAX_CONFIG_PROPERTIES))]
     #[x_kube(validation = owned_keys_rule("spec.ksql.config", &OPERATOR_OWNED_KSQL_CONFIG, ""))]
     pub config: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

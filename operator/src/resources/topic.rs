@@ -40,8 +40,8 @@ const MIN_INSYNC_REPLICAS_WELL_FORMED: &str =
     kind = "Topic",
     namespaced,
     status = "TopicStatus",
+    // `kubectl get topic` works through the singular name already.
     shortname = "kt",
-    shortname = "topic",
     category = "potok",
     derive = "PartialEq",
     printcolumn(name = "Cluster", type_ = "string", json_path = ".spec.cluster"),
