@@ -114,7 +114,13 @@ impl ClusterPlan {
             .map(|ksql| ksql_node(&name, root, &brokers, &ksql.config));
         ClusterPlan {
             coordinators: (0..cluster.spec.coordinators.replicas)
-                .map(|i| node(Role::Coordinator, i, BTreeMap::new()))
+                .map(|i| {
+                    node(
+                        Role::Coordinator,
+                        i,
+                        cluster.spec.coordinators.config.clone(),
+                    )
+                })
                 .collect(),
             brokers,
             ksql,
@@ -244,5 +250,26 @@ mod tests {
             Path::new("/data/logs/potok-coordinator-2.log")
         );
         assert!(broker.properties_text().contains("\nnode.id=2\n"));
+    }
+
+    #[test]
+    fn coordinators_get_their_own_config() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../examples/cluster.yaml"
+        ))
+        .unwrap()
+        .replace(
+            "  coordinators:\n    replicas: 3",
+            "  coordinators:\n    replicas: 3\n    config:\n      metadata.log.segment.bytes: \"1048576\"",
+        );
+        let cluster = KafkaCluster::parse(&text, "cluster.yaml").unwrap();
+        let plan = ClusterPlan::new(&cluster, Path::new("/data"));
+        assert!(plan
+            .coordinators
+            .iter()
+            .all(|c| c.properties["metadata.log.segment.bytes"] == "1048576"));
+        let broker = &plan.brokers[0];
+        assert!(!broker.properties.contains_key("metadata.log.segment.bytes"));
     }
 }

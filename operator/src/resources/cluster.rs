@@ -19,8 +19,9 @@ pub const MAX_BROKERS: u32 = 99;
 /// their estimated cost is over its budget).
 pub const MAX_CONFIG_PROPERTIES: u32 = 1000;
 
-/// Broker properties the operator writes for each node from its place in the cluster.
-pub const OPERATOR_OWNED_BROKER_CONFIG: [&str; 6] = [
+/// Broker and coordinator properties the operator writes for each node from its place in the
+/// cluster.
+pub const OPERATOR_OWNED_NODE_CONFIG: [&str; 6] = [
     "node.id",
     "process.roles",
     "listeners",
@@ -117,8 +118,11 @@ pub struct CoordinatorsSpec {
         "'spec.coordinators.replicas is ' + string(self) + '; a Raft quorum needs an odd number of voters from 1 to 7 (3 or 5 in production)'".into()
     )))]
     pub replicas: u32,
-    /// Coordinator properties under Kafka's names (`metadata.log.segment.bytes`, ...).
+    /// Coordinator properties under Kafka's names (`metadata.log.segment.bytes`, ...),
+    /// applied to every coordinator.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("maxProperties" = MAX_CONFIG_PROPERTIES))]
+    #[x_kube(validation = owned_keys_rule("spec.coordinators.config", &OPERATOR_OWNED_NODE_CONFIG, "for each node "))]
     pub config: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage: Option<Storage>,
@@ -140,7 +144,7 @@ pub struct BrokersSpec {
     /// broker.
     #[serde(default)]
     #[schemars(extend("maxProperties" = MAX_CONFIG_PROPERTIES))]
-    #[x_kube(validation = owned_keys_rule("spec.brokers.config", &OPERATOR_OWNED_BROKER_CONFIG, "for each node "))]
+    #[x_kube(validation = owned_keys_rule("spec.brokers.config", &OPERATOR_OWNED_NODE_CONFIG, "for each node "))]
     pub config: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage: Option<Storage>,
@@ -313,7 +317,12 @@ pub fn validate(spec: &KafkaClusterSpec) -> Result<(), String> {
             "spec.brokers.replicas is {brokers}; it must be between 1 and {MAX_BROKERS}"
         ));
     }
-    if let Some(key) = first_owned_key(&spec.brokers.config, &OPERATOR_OWNED_BROKER_CONFIG) {
+    if let Some(key) = first_owned_key(&spec.coordinators.config, &OPERATOR_OWNED_NODE_CONFIG) {
+        return Err(format!(
+            "spec.coordinators.config.{key} is set by the operator for each node and cannot be given"
+        ));
+    }
+    if let Some(key) = first_owned_key(&spec.brokers.config, &OPERATOR_OWNED_NODE_CONFIG) {
         return Err(format!(
             "spec.brokers.config.{key} is set by the operator for each node and cannot be given"
         ));
@@ -428,6 +437,12 @@ mod tests {
                 s.brokers.config.insert("log.dirs".into(), "/data".into());
             }),
             Err("spec.brokers.config.log.dirs is set by the operator for each node and cannot be given"),
+        );
+        check(
+            with(|s| {
+                s.coordinators.config.insert("node.id".into(), "7".into());
+            }),
+            Err("spec.coordinators.config.node.id is set by the operator for each node and cannot be given"),
         );
         for value in ["4", "0", "three", "+3"] {
             check(
