@@ -5,7 +5,10 @@
 //! - [`manifest`]: a `KafkaCluster` read from a file, for the local runtime.
 //! - [`local`]: the local runtime, `potok-operator up`: a cluster as processes on this
 //!   machine.
+//! - [`reconcile`]: the reconcile core both runtimes share: pure decisions from a resource
+//!   and the live system to the actions to take and the status to report.
 
 pub mod local;
 pub mod manifest;
+pub mod reconcile;
 pub mod resources;

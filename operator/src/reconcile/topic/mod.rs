@@ -1,0 +1,371 @@
+//! The Topic reconciler's decisions: from a `Topic` resource and the live topic as observed,
+//! the ordered actions that make the live topic match the spec and the status to report once
+//! they are done.
+//!
+//! What Kafka users expect, and what this decides:
+//! - An absent topic is created (again, when it was deleted outside the operator).
+//! - Partitions grow; they never shrink, so a live topic with more partitions than the spec
+//!   (a lowered spec, or partitions added by hand) is left alone with `Ready=False`,
+//!   `NotSupported` and a message saying what to do.
+//! - Configs set on the topic become exactly the spec's: changed or hand-made values are set
+//!   back, configs not in the spec are deleted (back to the broker's default).
+//! - A `replicas` change needs partition reassignment, which the brokers lack: it is recorded
+//!   as a [`TopicAction::Reassign`] intent and reported as `ReassignmentPending`.
+//! - A live topic this resource did not create is left alone (`NotOwned`) unless the resource
+//!   asks to adopt it with the annotation [`ADOPT_ANNOTATION`].
+//!
+//! Ownership is recorded in the status: `status.topicName` is set once this resource creates
+//! or adopts the topic, `status.topicId` once it has seen the live topic's id. A live topic
+//! with another id was deleted and created again by someone else, and is not adopted silently.
+
+mod config;
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::ResourceExt;
+
+pub use config::{config_changes, ConfigChanges, MIN_INSYNC_REPLICAS};
+
+use super::condition::{ready, set_condition};
+use crate::resources::topic::{validate, Topic, TopicStatus, TOPIC_NAME_IMMUTABLE};
+
+/// The annotation that lets a `Topic` take over a live topic it did not create, when its
+/// value is `"true"`.
+pub const ADOPT_ANNOTATION: &str = "potok.dev/adopt";
+
+/// The reasons of the `Ready` condition of a `Topic`.
+pub mod reason {
+    /// The topic was created.
+    pub const CREATED: &str = "Created";
+    /// The live topic was changed to match the spec.
+    pub const UPDATED: &str = "Updated";
+    /// The live topic already matched the spec.
+    pub const UP_TO_DATE: &str = "UpToDate";
+    /// An existing topic was taken over through the adopt annotation.
+    pub const ADOPTED: &str = "Adopted";
+    /// The spec breaks the Topic's rules.
+    pub const INVALID: &str = "Invalid";
+    /// The spec asks for something Kafka cannot do (fewer partitions).
+    pub const NOT_SUPPORTED: &str = "NotSupported";
+    /// A replicas change waits for partition reassignment.
+    pub const REASSIGNMENT_PENDING: &str = "ReassignmentPending";
+    /// The live topic exists but was not created by this resource.
+    pub const NOT_OWNED: &str = "NotOwned";
+}
+
+/// Where a live config's value comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigSource {
+    /// Set on the topic itself (Kafka's `DYNAMIC_TOPIC_CONFIG`), by the operator or by hand.
+    Topic,
+    /// Inherited: a broker setting or Kafka's built-in default.
+    Default,
+}
+
+/// One config of the live topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveConfig {
+    /// `None` when the broker hides it (sensitive) or has no value.
+    pub value: Option<String>,
+    pub source: ConfigSource,
+}
+
+/// The live topic as observed through the admin API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedTopic {
+    /// The topic id Kafka assigned.
+    pub id: String,
+    /// The replication factor of each partition, by partition index.
+    pub replication_factors: Vec<i32>,
+    /// Every config DescribeConfigs reports, by name.
+    pub configs: BTreeMap<String, LiveConfig>,
+}
+
+impl ObservedTopic {
+    pub fn partitions(&self) -> i32 {
+        self.replication_factors.len() as i32
+    }
+
+    /// The smallest replication factor of any partition: the durability the topic has.
+    pub fn replicas(&self) -> i32 {
+        self.replication_factors.iter().copied().min().unwrap_or(0)
+    }
+}
+
+/// One change to the live topic, in the order a plan lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TopicAction {
+    CreateTopic {
+        name: String,
+        partitions: i32,
+        replicas: i32,
+        configs: BTreeMap<String, String>,
+    },
+    /// Grow the topic to `total` partitions.
+    CreatePartitions { total: i32 },
+    /// IncrementalAlterConfigs: set these, delete those (back to their defaults).
+    AlterConfigs {
+        set: BTreeMap<String, String>,
+        delete: Vec<String>,
+    },
+    /// Change every partition's replication factor to `replicas`. An intent only: the
+    /// brokers cannot reassign partitions yet, so nothing executes it.
+    Reassign { replicas: i32 },
+}
+
+/// What to do for one `Topic`, and what its status is once it is done.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopicPlan {
+    /// The live topic's name.
+    pub topic_name: String,
+    pub actions: Vec<TopicAction>,
+    pub status: TopicStatus,
+}
+
+/// The live topic's name for `topic`: `spec.topicName`, else the resource's name.
+pub fn topic_name(topic: &Topic) -> String {
+    topic
+        .spec
+        .topic_name
+        .clone()
+        .unwrap_or_else(|| topic.name_any())
+}
+
+/// Decides what to do for `topic` given the live topic (`None` when absent), as of `now`.
+pub fn plan(topic: &Topic, observed: Option<&ObservedTopic>, now: &Time) -> TopicPlan {
+    let name = topic_name(topic);
+    let generation = topic.metadata.generation;
+    let mut status = topic.status.clone().unwrap_or_default();
+    let decision = decide(topic, &name, &status, observed);
+    status.observed_generation = generation;
+    if let Some(managed) = decision.managed {
+        status.topic_name = Some(name.clone());
+        status.topic_id = managed.id;
+        status.partitions = Some(managed.partitions);
+        status.replicas = Some(managed.replicas);
+    }
+    let condition = ready(
+        decision.ready,
+        decision.reason,
+        decision.message,
+        generation,
+        now,
+    );
+    set_condition(&mut status.conditions, condition);
+    TopicPlan {
+        topic_name: name,
+        actions: decision.actions,
+        status,
+    }
+}
+
+/// The outcome of one reconcile before it is written into the status.
+struct Decision {
+    actions: Vec<TopicAction>,
+    ready: bool,
+    reason: &'static str,
+    message: String,
+    /// The live topic once the actions are done, when this resource manages it; `None`
+    /// leaves the status' description of the topic as it was.
+    managed: Option<Managed>,
+}
+
+struct Managed {
+    /// `None` until the live topic has been observed after its creation.
+    id: Option<String>,
+    partitions: i32,
+    replicas: i32,
+}
+
+impl Decision {
+    /// Nothing to do: the resource cannot be reconciled as it stands.
+    fn refuse(reason: &'static str, message: String) -> Decision {
+        Decision {
+            actions: Vec::new(),
+            ready: false,
+            reason,
+            message,
+            managed: None,
+        }
+    }
+}
+
+fn decide(
+    topic: &Topic,
+    name: &str,
+    previous: &TopicStatus,
+    observed: Option<&ObservedTopic>,
+) -> Decision {
+    if let Err(message) = validate(&topic.spec) {
+        return Decision::refuse(reason::INVALID, message);
+    }
+    if previous.topic_name.as_deref().is_some_and(|n| n != name) {
+        return Decision::refuse(reason::INVALID, TOPIC_NAME_IMMUTABLE.into());
+    }
+    let Some(live) = observed else {
+        return create(topic, name, previous);
+    };
+    match ownership(topic, name, previous, live) {
+        Ok(adopting) => update(topic, name, live, adopting),
+        Err(message) => Decision::refuse(reason::NOT_OWNED, message),
+    }
+}
+
+fn create(topic: &Topic, name: &str, previous: &TopicStatus) -> Decision {
+    let spec = &topic.spec;
+    let message = if previous.topic_id.is_some() {
+        format!("created topic {name} again: it was deleted outside the operator")
+    } else {
+        format!(
+            "created topic {name} with {} partitions and {} replicas",
+            spec.partitions, spec.replicas
+        )
+    };
+    Decision {
+        actions: vec![TopicAction::CreateTopic {
+            name: name.to_owned(),
+            partitions: spec.partitions,
+            replicas: spec.replicas,
+            configs: spec.config.clone(),
+        }],
+        ready: true,
+        reason: reason::CREATED,
+        message,
+        managed: Some(Managed {
+            id: None,
+            partitions: spec.partitions,
+            replicas: spec.replicas,
+        }),
+    }
+}
+
+/// Whether this resource manages `live`: `Ok(false)` when it created it, `Ok(true)` when
+/// it adopts it now, `Err(why not)` otherwise.
+fn ownership(
+    topic: &Topic,
+    name: &str,
+    previous: &TopicStatus,
+    live: &ObservedTopic,
+) -> Result<bool, String> {
+    let claimed = previous.topic_name.as_deref() == Some(name);
+    let same_topic = previous.topic_id.as_ref().is_none_or(|id| *id == live.id);
+    if claimed && same_topic {
+        return Ok(false);
+    }
+    if topic
+        .annotations()
+        .get(ADOPT_ANNOTATION)
+        .map(String::as_str)
+        == Some("true")
+    {
+        return Ok(true);
+    }
+    let how_to_adopt = format!(
+        "to manage it from this Topic (its partitions and config then follow the spec), add the annotation {ADOPT_ANNOTATION}: \"true\""
+    );
+    Err(match &previous.topic_id {
+        Some(id) if claimed => format!(
+            "topic {name} was deleted and created again outside the operator (id {id}, now {}); {how_to_adopt}",
+            live.id
+        ),
+        _ => format!("topic {name} already exists and was not created by this Topic; {how_to_adopt}"),
+    })
+}
+
+/// The changes to a live topic this resource manages.
+fn update(topic: &Topic, name: &str, live: &ObservedTopic, adopting: bool) -> Decision {
+    let spec = &topic.spec;
+    let (live_partitions, live_replicas) = (live.partitions(), live.replicas());
+    let managed = Managed {
+        id: Some(live.id.clone()),
+        partitions: live_partitions.max(spec.partitions),
+        replicas: live_replicas,
+    };
+    if live_partitions > spec.partitions {
+        return Decision {
+            actions: Vec::new(),
+            ready: false,
+            reason: reason::NOT_SUPPORTED,
+            message: format!(
+                "topic {name} has {live_partitions} partitions and spec.partitions is {}: Kafka cannot remove partitions, so the topic is left as it is; set spec.partitions to {live_partitions} to keep this topic, or create a new Topic with {} partitions and move producers and consumers to it",
+                spec.partitions, spec.partitions
+            ),
+            managed: Some(managed),
+        };
+    }
+    let mut actions = Vec::new();
+    let mut changes = Vec::new();
+    if live_partitions < spec.partitions {
+        actions.push(TopicAction::CreatePartitions {
+            total: spec.partitions,
+        });
+        changes.push(format!(
+            "partitions {live_partitions} → {}",
+            spec.partitions
+        ));
+    }
+    let configs = config_changes(&spec.config, live);
+    changes.extend(configs.describe(live));
+    if !configs.is_empty() {
+        actions.push(TopicAction::AlterConfigs {
+            set: configs.set,
+            delete: configs.delete,
+        });
+    }
+    let what_changed = if changes.is_empty() {
+        String::new()
+    } else {
+        format!("; {}", changes.join("; "))
+    };
+    if live.replication_factors.iter().any(|&r| r != spec.replicas) {
+        actions.push(TopicAction::Reassign {
+            replicas: spec.replicas,
+        });
+        let held_back = configs
+            .held_back_min_insync_replicas
+            .map(|value| format!("; {MIN_INSYNC_REPLICAS} {value} waits for it"))
+            .unwrap_or_default();
+        let message = format!(
+            "spec.replicas is {} but partitions of topic {name} have {}: changing the replication factor needs partition reassignment, which the brokers do not support yet, so the topic keeps its replicas{held_back}{what_changed}",
+            spec.replicas,
+            replicas_text(live)
+        );
+        return Decision {
+            actions,
+            ready: false,
+            reason: reason::REASSIGNMENT_PENDING,
+            message,
+            managed: Some(managed),
+        };
+    }
+    let (reason, message) = match (adopting, changes.is_empty()) {
+        (true, _) => (reason::ADOPTED, format!("adopted topic {name}{what_changed}")),
+        (false, false) => (reason::UPDATED, format!("updated topic {name}{what_changed}")),
+        (false, true) => (
+            reason::UP_TO_DATE,
+            format!(
+                "topic {name} has {live_partitions} partitions, {live_replicas} replicas and the spec's config"
+            ),
+        ),
+    };
+    Decision {
+        actions,
+        ready: true,
+        reason,
+        message,
+        managed: Some(managed),
+    }
+}
+
+/// The live replication factors in words: `3 replicas`, `2 or 3 replicas`.
+fn replicas_text(live: &ObservedTopic) -> String {
+    let mut factors = live.replication_factors.clone();
+    factors.sort_unstable();
+    factors.dedup();
+    let factors: Vec<String> = factors.iter().map(i32::to_string).collect();
+    format!("{} replicas", factors.join(" or "))
+}
+
+#[cfg(test)]
+mod tests;
