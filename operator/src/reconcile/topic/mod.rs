@@ -17,7 +17,11 @@
 //! Ownership is recorded in the status: `status.topicName` is set once this resource creates
 //! or adopts the topic, `status.topicId` once it has seen the live topic's id. A live topic
 //! with another id was deleted and created again by someone else, and is not adopted silently.
+//!
+//! [`admin`] is the thin layer that observes the live topic and carries out a plan through
+//! potok-client.
 
+pub mod admin;
 mod config;
 
 use std::collections::BTreeMap;
@@ -158,6 +162,19 @@ pub fn plan(topic: &Topic, observed: Option<&ObservedTopic>, now: &Time) -> Topi
         actions: decision.actions,
         status,
     }
+}
+
+/// The status of `topic` when a reconcile failed with `reason` and `message` before its
+/// plan was carried out: `Ready=False`, and the last seen topic as it was.
+pub fn failed(topic: &Topic, reason: &str, message: String, now: &Time) -> TopicStatus {
+    let generation = topic.metadata.generation;
+    let mut status = topic.status.clone().unwrap_or_default();
+    status.observed_generation = generation;
+    set_condition(
+        &mut status.conditions,
+        ready(false, reason, message, generation, now),
+    );
+    status
 }
 
 /// The outcome of one reconcile before it is written into the status.

@@ -531,3 +531,19 @@ fn the_transition_time_moves_when_ready_does_and_stays_after() {
     assert_eq!(ready_condition(&again).last_transition_time, now());
     assert_eq!(ready_condition(&again).reason, reason::NOT_SUPPORTED);
 }
+
+#[test]
+fn a_failed_reconcile_reports_the_error_and_keeps_the_last_seen_topic() {
+    let topic = owned(resource(|s| s.partitions = 6));
+    let status = failed(&topic, "InvalidPartitions", "too many".into(), &now());
+    let condition = &status.conditions[0];
+    assert_eq!(
+        (condition.status.as_str(), condition.reason.as_str()),
+        ("False", "InvalidPartitions")
+    );
+    assert_eq!(condition.message, "too many");
+    assert_eq!(condition.last_transition_time, now());
+    assert_eq!(status.observed_generation, Some(GENERATION));
+    assert_eq!(status.partitions, Some(3));
+    assert_eq!(status.topic_id.as_deref(), Some(LIVE_ID));
+}
