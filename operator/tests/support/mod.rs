@@ -1,0 +1,96 @@
+//! A real single-node potok-broker on a free loopback port, for tests that talk to a live
+//! cluster. It runs `target/debug/potok-broker` (build it first with
+//! `cargo build -p potok-broker`) with `config/server.properties` and the overrides the
+//! Python suite's `Broker` uses, in a temporary directory that goes away with it.
+
+use std::fs::File;
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a broker gets to accept connections.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub struct Broker {
+    pub bootstrap: String,
+    process: Child,
+    _data: tempfile::TempDir,
+}
+
+impl Broker {
+    pub fn start() -> Broker {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("target"));
+        let binary = target.join("debug").join("potok-broker");
+        assert!(
+            binary.exists(),
+            "{} is missing: build it with `cargo build -p potok-broker`",
+            binary.display()
+        );
+        let data = tempfile::tempdir().unwrap();
+        let (port, metrics_port) = (free_port(), free_port());
+        let listener = format!("PLAINTEXT://127.0.0.1:{port}");
+        let overrides = [
+            ("node.id", "1".to_string()),
+            ("listeners", listener.clone()),
+            ("advertised.listeners", listener),
+            ("log.dirs", data.path().join("logs").display().to_string()),
+            (
+                "potok.metrics.listener",
+                format!("127.0.0.1:{metrics_port}"),
+            ),
+        ];
+        let log = File::create(data.path().join("broker.log")).unwrap();
+        let mut command = Command::new(&binary);
+        command.arg(root.join("config/server.properties"));
+        for (key, value) in overrides {
+            command.arg("--override").arg(format!("{key}={value}"));
+        }
+        let process = command
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut broker = Broker {
+            bootstrap: format!("127.0.0.1:{port}"),
+            process,
+            _data: data,
+        };
+        broker.wait_until_listening();
+        broker
+    }
+
+    fn wait_until_listening(&mut self) {
+        let deadline = Instant::now() + START_TIMEOUT;
+        while TcpStream::connect(&self.bootstrap).is_err() {
+            if let Some(exit) = self.process.try_wait().unwrap() {
+                panic!("potok-broker exited before listening: {exit}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "potok-broker did not listen in time"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// A loopback port nobody listens on right now.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
