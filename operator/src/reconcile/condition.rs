@@ -8,7 +8,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 pub const READY: &str = "Ready";
 
 /// A condition's status, in Kubernetes' spelling.
-pub fn status_text(ok: bool) -> &'static str {
+fn status_text(ok: bool) -> &'static str {
     if ok {
         "True"
     } else {

@@ -2,7 +2,7 @@
 //! observed to the actions that make them match and the status to report. A runtime (local
 //! files or the Kubernetes API server) observes, calls the core, acts and writes the status;
 //! the core itself does no I/O, so every decision is a unit test. Acting on the cluster is a
-//! thin layer beside each core (`topic::admin`).
+//! thin layer beside each core ([`topic::admin`]).
 //!
 //! - [`condition`]: status conditions as Kubernetes keeps them (`lastTransitionTime` moves
 //!   only when a condition's status does).

@@ -30,11 +30,17 @@ impl ConfigChanges {
         self.set.is_empty() && self.delete.is_empty()
     }
 
-    /// The changes in a user's words: `retention.ms 1000 → 86400000`, `cleanup.policy reset
-    /// to its default`.
+    /// The changes in a user's words: `retention.ms 1000 → 86400000` for a value set on the
+    /// topic, `cleanup.policy set to compact` for one it inherited, `segment.ms reset to its
+    /// default`.
     pub fn describe(&self, live: &ObservedTopic) -> Vec<String> {
         let set = self.set.iter().map(|(name, value)| {
-            match live.configs.get(name).and_then(|c| c.value.as_deref()) {
+            let on_topic = live
+                .configs
+                .get(name)
+                .filter(|c| c.source == ConfigSource::Topic)
+                .and_then(|c| c.value.as_deref());
+            match on_topic {
                 Some(old) => format!("{name} {old} → {value}"),
                 None => format!("{name} set to {value}"),
             }
@@ -139,7 +145,7 @@ mod tests {
         let topic = live(&[("cleanup.policy", "delete", ConfigSource::Default)]);
         let changes = config_changes(&desired(&[("cleanup.policy", "delete")]), &topic);
         assert_eq!(changes.set, desired(&[("cleanup.policy", "delete")]));
-        assert_eq!(changes.describe(&topic), ["cleanup.policy delete → delete"]);
+        assert_eq!(changes.describe(&topic), ["cleanup.policy set to delete"]);
     }
 
     #[test]

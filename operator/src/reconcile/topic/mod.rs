@@ -87,6 +87,7 @@ pub struct ObservedTopic {
 }
 
 impl ObservedTopic {
+    /// The partition count.
     pub fn partitions(&self) -> i32 {
         self.replication_factors.len() as i32
     }

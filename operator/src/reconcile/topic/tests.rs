@@ -256,7 +256,7 @@ fn a_new_config_is_set() {
         &plan,
         "True",
         reason::UPDATED,
-        &["cleanup.policy delete → compact"],
+        &["cleanup.policy set to compact"],
     );
 }
 
