@@ -225,7 +225,7 @@ fn decide(
         return create(topic, name, previous);
     };
     match ownership(topic, name, previous, live) {
-        Ok(adopting) => update(topic, name, live, adopting),
+        Ok(ownership) => update(topic, name, live, ownership),
         Err(message) => Decision::refuse(reason::NOT_OWNED, message),
     }
 }
@@ -258,26 +258,30 @@ fn create(topic: &Topic, name: &str, previous: &TopicStatus) -> Decision {
     }
 }
 
-/// Whether this resource manages `live`: `Ok(false)` when it created it, `Ok(true)` when
-/// it adopts it now, `Err(why not)` otherwise.
+/// How this resource comes to manage a live topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ownership {
+    /// It created the topic (or adopted it before).
+    Created,
+    /// It takes the topic over now, through the adopt annotation.
+    Adopting,
+}
+
+/// Whether this resource manages `live`, or why not.
 fn ownership(
     topic: &Topic,
     name: &str,
     previous: &TopicStatus,
     live: &ObservedTopic,
-) -> Result<bool, String> {
+) -> Result<Ownership, String> {
     let claimed = previous.topic_name.as_deref() == Some(name);
     let same_topic = previous.topic_id.as_ref().is_none_or(|id| *id == live.id);
     if claimed && same_topic {
-        return Ok(false);
+        return Ok(Ownership::Created);
     }
-    if topic
-        .annotations()
-        .get(ADOPT_ANNOTATION)
-        .map(String::as_str)
-        == Some("true")
-    {
-        return Ok(true);
+    let annotation = topic.annotations().get(ADOPT_ANNOTATION);
+    if annotation.map(String::as_str) == Some("true") {
+        return Ok(Ownership::Adopting);
     }
     let how_to_adopt = format!(
         "to manage it from this Topic (its partitions and config then follow the spec), add the annotation {ADOPT_ANNOTATION}: \"true\""
@@ -291,26 +295,18 @@ fn ownership(
     })
 }
 
-/// The changes to a live topic this resource manages.
-fn update(topic: &Topic, name: &str, live: &ObservedTopic, adopting: bool) -> Decision {
+/// The changes to a live topic this resource manages: partitions, then configs, then the
+/// replicas intent.
+fn update(topic: &Topic, name: &str, live: &ObservedTopic, ownership: Ownership) -> Decision {
     let spec = &topic.spec;
-    let (live_partitions, live_replicas) = (live.partitions(), live.replicas());
+    let live_partitions = live.partitions();
     let managed = Managed {
         id: Some(live.id.clone()),
         partitions: live_partitions.max(spec.partitions),
-        replicas: live_replicas,
+        replicas: live.replicas(),
     };
     if live_partitions > spec.partitions {
-        return Decision {
-            actions: Vec::new(),
-            ready: false,
-            reason: reason::NOT_SUPPORTED,
-            message: format!(
-                "topic {name} has {live_partitions} partitions and spec.partitions is {}: Kafka cannot remove partitions, so the topic is left as it is; set spec.partitions to {live_partitions} to keep this topic, or create a new Topic with {} partitions and move producers and consumers to it",
-                spec.partitions, spec.partitions
-            ),
-            managed: Some(managed),
-        };
+        return refuse_fewer_partitions(name, live_partitions, spec.partitions, managed);
     }
     let mut actions = Vec::new();
     let mut changes = Vec::new();
@@ -325,6 +321,7 @@ fn update(topic: &Topic, name: &str, live: &ObservedTopic, adopting: bool) -> De
     }
     let configs = config_changes(&spec.config, live);
     changes.extend(configs.describe(live));
+    let held_back = configs.held_back_min_insync_replicas.clone();
     if !configs.is_empty() {
         actions.push(TopicAction::AlterConfigs {
             set: configs.set,
@@ -340,8 +337,7 @@ fn update(topic: &Topic, name: &str, live: &ObservedTopic, adopting: bool) -> De
         actions.push(TopicAction::Reassign {
             replicas: spec.replicas,
         });
-        let held_back = configs
-            .held_back_min_insync_replicas
+        let held_back = held_back
             .map(|value| format!("; {MIN_INSYNC_REPLICAS} {value} waits for it"))
             .unwrap_or_default();
         let message = format!(
@@ -357,13 +353,20 @@ fn update(topic: &Topic, name: &str, live: &ObservedTopic, adopting: bool) -> De
             managed: Some(managed),
         };
     }
-    let (reason, message) = match (adopting, changes.is_empty()) {
-        (true, _) => (reason::ADOPTED, format!("adopted topic {name}{what_changed}")),
-        (false, false) => (reason::UPDATED, format!("updated topic {name}{what_changed}")),
-        (false, true) => (
+    let (reason, message) = match (ownership, changes.is_empty()) {
+        (Ownership::Adopting, _) => (
+            reason::ADOPTED,
+            format!("adopted topic {name}{what_changed}"),
+        ),
+        (Ownership::Created, false) => (
+            reason::UPDATED,
+            format!("updated topic {name}{what_changed}"),
+        ),
+        (Ownership::Created, true) => (
             reason::UP_TO_DATE,
             format!(
-                "topic {name} has {live_partitions} partitions, {live_replicas} replicas and the spec's config"
+                "topic {name} has {live_partitions} partitions, {} replicas and the spec's config",
+                managed.replicas
             ),
         ),
     };
@@ -372,6 +375,21 @@ fn update(topic: &Topic, name: &str, live: &ObservedTopic, adopting: bool) -> De
         ready: true,
         reason,
         message,
+        managed: Some(managed),
+    }
+}
+
+/// A live topic with more partitions than the spec: a lowered spec, or partitions added by
+/// hand. Kafka cannot remove partitions, so nothing is done, not even config changes, until
+/// the user chooses.
+fn refuse_fewer_partitions(name: &str, live: i32, spec: i32, managed: Managed) -> Decision {
+    Decision {
+        actions: Vec::new(),
+        ready: false,
+        reason: reason::NOT_SUPPORTED,
+        message: format!(
+            "topic {name} has {live} partitions and spec.partitions is {spec}: Kafka cannot remove partitions, so the topic is left as it is; set spec.partitions to {live} to keep this topic, or create a new Topic with {spec} partitions and move producers and consumers to it"
+        ),
         managed: Some(managed),
     }
 }
