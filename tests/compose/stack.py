@@ -1,6 +1,7 @@
 """Acting on docker-compose.yaml's stack as a user does: `docker-compose`, `docker exec`
 into the containers, and an idempotent producer on the host through the published ports."""
 
+import os
 import re
 import subprocess
 import threading
@@ -10,7 +11,8 @@ from pathlib import Path
 from confluent_kafka import Producer
 
 ROOT = Path(__file__).resolve().parents[2]
-COMPOSE = ["docker-compose", "--file", str(ROOT / "docker-compose.yaml")]
+# Compose v1 (`docker-compose`) unless POTOK_COMPOSE names another, e.g. "docker compose".
+COMPOSE = [*os.environ.get("POTOK_COMPOSE", "docker-compose").split(), "--file", str(ROOT / "docker-compose.yaml")]
 BOOTSTRAP = "localhost:9092,localhost:9093,localhost:9094"
 COORDINATORS = {101: "coordinator1", 102: "coordinator2", 103: "coordinator3"}
 BROKERS = {1: "kafka-broker1", 2: "kafka-broker2", 3: "kafka-broker3"}

@@ -43,7 +43,7 @@ class Typed:
 def test_every_service_is_up_healthy_as_the_potok_user(stack):
     ps = run([*COMPOSE, "ps"]).stdout
     for name in [*COORDINATORS.values(), *BROKERS.values(), "ksqldb-server"]:
-        assert re.search(rf"^{name}\s.*Up \(healthy\)", ps, re.MULTILINE), ps
+        assert re.search(rf"^{name}\s.*Up.*\(healthy\)", ps, re.MULTILINE), ps
     assert re.search(r"^ksqldb-cli\s.*Up", ps, re.MULTILINE), ps
     assert shell("kafka-broker1", "id -un").stdout.strip() == "potok"
     assert "meta.properties" in shell("kafka-broker1", "ls /var/lib/potok/*").stdout
