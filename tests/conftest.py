@@ -3,13 +3,16 @@ with its own data directory, driven by real Kafka clients; and a whole local clu
 its ksql server, shared by the ksql suites."""
 
 import gc
+import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import tempfile
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -151,6 +154,27 @@ def read_all(bootstrap: str, topic: str, partitions: int, quiet_seconds: float =
         idle_since = time.time()
     consumer.close()
     return stored
+
+
+def partition_rows(describe_text: str) -> dict[int, tuple[int, str, set[str]]]:
+    """`kafka-topics --describe` output as {partition: (leader, replicas, isr)}; leader -1
+    for none."""
+    rows = {}
+    for line in describe_text.splitlines()[1:]:
+        m = re.search(r"Partition: (\d+)\tLeader: (-?\d+|none)\tReplicas: ([\d,]*)\tIsr: ([\d,]*)", line)
+        if m:
+            leader = -1 if m.group(2) == "none" else int(m.group(2))
+            rows[int(m.group(1))] = (leader, m.group(3), set(m.group(4).split(",")) - {""})
+    return rows
+
+
+def pull_rows(sql: str, server: str = "http://localhost:8088") -> list:
+    """The rows a pull query answers through ksql's /query."""
+    request = urllib.request.Request(
+        f"{server}/query", json.dumps({"ksql": sql, "streamsProperties": {}}).encode(),
+        {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return [e["row"]["columns"] for e in json.loads(response.read()) if "row" in e]
 
 
 def tool(name: str) -> str:

@@ -15,7 +15,7 @@ from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from cluster import Cluster, Node, wait_until
-from conftest import tool
+from conftest import partition_rows, tool
 
 
 @pytest.fixture
@@ -40,13 +40,9 @@ def run(*args, check=True):
 
 def describe(cluster, topic):
     """kafka-topics --describe, as {partition: (leader, replicas, isr)}."""
-    text = run("kafka-topics", "--bootstrap-server", cluster.bootstrap, "--describe", "--topic", topic).stdout
-    rows = {}
-    for line in text.splitlines()[1:]:
-        m = re.search(r"Partition: (\d+)\tLeader: (-?\d+|none)\tReplicas: ([\d,]*)\tIsr: ([\d,]*)", line)
-        leader = -1 if m.group(2) == "none" else int(m.group(2))
-        rows[int(m.group(1))] = (leader, m.group(3), set(m.group(4).split(",")) - {""})
-    return rows
+    return partition_rows(
+        run("kafka-topics", "--bootstrap-server", cluster.bootstrap, "--describe", "--topic", topic).stdout
+    )
 
 
 def create_replicated_topic(cluster, topic="test", partitions=3):

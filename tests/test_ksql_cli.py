@@ -16,7 +16,7 @@ import pexpect
 import pytest
 from confluent_kafka import Producer
 
-from conftest import tool, wait_until
+from conftest import pull_rows, tool, wait_until
 
 SERVER = "http://localhost:8088"
 BOOTSTRAP = "127.0.0.1:9092,127.0.0.2:9092,127.0.0.3:9092"
@@ -38,14 +38,6 @@ def transient_queries() -> float:
     match = re.search(r"^ksql_transient_queries (\S+)$", text, re.MULTILINE)
     assert match, text
     return float(match.group(1))
-
-
-def pull_rows(sql: str) -> list:
-    request = urllib.request.Request(
-        f"{SERVER}/query", json.dumps({"ksql": sql, "streamsProperties": {}}).encode(),
-        {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return [e["row"]["columns"] for e in json.loads(response.read()) if "row" in e]
 
 
 class Terminal:

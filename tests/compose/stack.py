@@ -10,6 +10,8 @@ from pathlib import Path
 
 from confluent_kafka import Producer
 
+from conftest import partition_rows
+
 ROOT = Path(__file__).resolve().parents[2]
 # Compose v1 (`docker-compose`) unless POTOK_COMPOSE names another, e.g. "docker compose".
 COMPOSE = [*os.environ.get("POTOK_COMPOSE", "docker-compose").split(), "--file", str(ROOT / "docker-compose.yaml")]
@@ -70,11 +72,12 @@ def gauge(text: str, name: str) -> int | None:
 def quorum_leader(coordinators: list[str]) -> str | None:
     """The coordinator these coordinators all name as the quorum's leader, when they agree
     and it is one of them that says it leads; None otherwise."""
-    named = {gauge(metrics(name), "potok_quorum_leader_id") for name in coordinators}
+    seen = {name: metrics(name) for name in coordinators}
+    named = {gauge(text, "potok_quorum_leader_id") for text in seen.values()}
     if len(named) != 1 or not named <= COORDINATORS.keys():
         return None
     leader = COORDINATORS[named.pop()]
-    if leader not in coordinators or gauge(metrics(leader), "potok_quorum_is_leader") != 1:
+    if leader not in seen or gauge(seen[leader], "potok_quorum_is_leader") != 1:
         return None
     return leader
 
@@ -85,25 +88,18 @@ def active_coordinator() -> str:
     return leader
 
 
-def describe(topic: str) -> dict[int, tuple[int, set[str]]]:
-    """kafka-topics --describe inside kafka-broker1, as {partition: (leader, isr)}."""
-    text = shell(
+def describe(topic: str) -> dict[int, tuple[int, str, set[str]]]:
+    """kafka-topics --describe inside kafka-broker1, as {partition: (leader, replicas, isr)}."""
+    return partition_rows(shell(
         "kafka-broker1",
         f"kafka-topics --bootstrap-server kafka1:19092 --describe --topic {topic}",
         check=False,
-    ).stdout
-    rows = {}
-    for line in text.splitlines()[1:]:
-        match = re.search(r"Partition: (\d+)\tLeader: (-?\d+|none)\tReplicas: [\d,]*\tIsr: ([\d,]*)", line)
-        if match:
-            leader = -1 if match.group(2) == "none" else int(match.group(2))
-            rows[int(match.group(1))] = (leader, set(match.group(3).split(",")) - {""})
-    return rows
+    ).stdout)
 
 
 def fully_in_sync(topic: str, partitions: int) -> bool:
     rows = describe(topic)
-    return len(rows) == partitions and all(len(isr) == 3 and leader > 0 for leader, isr in rows.values())
+    return len(rows) == partitions and all(len(isr) == 3 and leader > 0 for leader, _, isr in rows.values())
 
 
 class Load:

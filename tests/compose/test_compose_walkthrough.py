@@ -3,17 +3,15 @@ admin commands are typed into `docker exec -it kafka-broker1 bash`, the ksql wal
 into `docker exec -it ksqldb-cli ksql http://ksqldb-server:8088`, and a client on the host
 produces and consumes through the published ports."""
 
-import json
 import re
 import time
-import urllib.request
 
 import pexpect
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from compose.stack import BROKERS, COMPOSE, COORDINATORS, fully_in_sync, run, shell
-from conftest import wait_until
+from conftest import pull_rows, wait_until
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 SHELL_PROMPT = "potok-shell> "
@@ -113,14 +111,6 @@ def test_a_host_client_uses_the_published_ports(stack):
     assert values == {f"record {i}" for i in range(300)}
 
 
-def pull(sql: str) -> list:
-    request = urllib.request.Request(
-        "http://localhost:8088/query", json.dumps({"ksql": sql, "streamsProperties": {}}).encode(),
-        {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return [entry["row"]["columns"] for entry in json.loads(response.read()) if "row" in entry]
-
-
 def test_the_ksql_walkthrough_in_the_cli_container(stack):
     terminal = Typed("docker exec -it ksqldb-cli ksql http://ksqldb-server:8088", KSQL_PROMPT)
     try:
@@ -147,7 +137,7 @@ def test_the_ksql_walkthrough_in_the_cli_container(stack):
         )
         assert "Created query with ID CTAS_PAYMENTS_TABLE_" in table
         expected = [["Alice", 2, 15, 7.5], ["Bob", 2, 27, 13.5], ["Carol", 1, 1, 1.0]]
-        wait_until(lambda: sorted(pull("SELECT * FROM payments_table;")) == expected, timeout=60,
+        wait_until(lambda: sorted(pull_rows("SELECT * FROM payments_table;")) == expected, timeout=60,
                    message="the table materialized")
         shown = terminal.type("SELECT * FROM payments_table;")
         header = next(line for line in shown.splitlines() if "NAME" in line)
