@@ -8,6 +8,7 @@
 //!   logging each distinct failure once.
 //! - [`error`]: `ClientError` and `KafkaError` (a broker's error code, name and message).
 //! - [`topic_id`]: Kafka's base64 text form of topic ids.
+//! - [`topic_name`]: Kafka's rules for topic names, shared by the broker and the operator.
 //! - [`shutdown`]: the clean stop every Potok server shares.
 //! - [`environment`]: settings from `KAFKA_*` and `KSQL_*` variables, named as in
 //!   Confluent's container images, for every Potok server.
@@ -28,6 +29,7 @@ pub mod error;
 pub mod producer;
 pub mod shutdown;
 pub mod topic_id;
+pub mod topic_name;
 pub mod versions;
 
 pub use admin::AdminClient;

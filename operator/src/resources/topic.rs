@@ -115,7 +115,7 @@ pub struct TopicStatus {
 /// The schema's rules for a new Topic, in Rust: the first broken one's message.
 pub fn validate(spec: &TopicSpec) -> Result<(), String> {
     if let Some(name) = &spec.topic_name {
-        if !is_valid_topic_name(name) {
+        if potok_client::topic_name::validate_topic_name(name).is_err() {
             return Err(TOPIC_NAME_INVALID.into());
         }
     }
@@ -150,16 +150,6 @@ pub fn validate_update(old: &TopicSpec, new: &TopicSpec) -> Result<(), String> {
         return Err(PARTITIONS_DECREASE.into());
     }
     Ok(())
-}
-
-/// Kafka's rule: 1 to 249 of `[a-zA-Z0-9._-]`, and not `.` or `..`.
-fn is_valid_topic_name(name: &str) -> bool {
-    (1..=249).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
-        && name != "."
-        && name != ".."
 }
 
 /// `min.insync.replicas` as the schema accepts it: 1 to 9999 without a sign or leading zero.

@@ -9,8 +9,8 @@ use uuid::Uuid;
 use super::controller::{MetadataError, NewTopic};
 use super::image::{MetadataImage, PartitionImage, TopicImage};
 use super::placement::assign_replicas;
-use super::topic_name::{collides, validate_topic_name};
 use crate::error::ApiError;
+use potok_client::topic_name::{collides, validate_topic_name};
 
 /// The most partitions one topic may have. Kafka sets no hard limit, but a request for
 /// billions would exhaust memory planning them; this bound is far above practical use.

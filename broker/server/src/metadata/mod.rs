@@ -10,7 +10,6 @@ mod controller;
 mod image;
 mod local;
 mod placement;
-mod topic_name;
 
 pub use controller::{BoxFuture, Controller, MetadataError, NewTopic};
 pub use image::{BrokerInfo, Endpoint, MetadataImage, PartitionImage, TopicImage};
@@ -20,4 +19,4 @@ pub use local::{base64_url, claim_log_dir, new_cluster_id, read_meta_properties,
 pub fn kafka_uuid(id: uuid::Uuid) -> String {
     base64_url(id.as_bytes())
 }
-pub use topic_name::validate_topic_name;
+pub use potok_client::topic_name::validate_topic_name;

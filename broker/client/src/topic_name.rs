@@ -1,4 +1,5 @@
-//! Kafka's topic name rules (`org.apache.kafka.common.internals.Topic`), with its messages.
+//! Kafka's topic name rules (`org.apache.kafka.common.internals.Topic`), with its messages:
+//! the broker refuses with them, the operator checks a Topic's name against them.
 
 /// Kafka's limit: 249 characters, so that `<topic>-<partition>` still fits a file name.
 pub const MAX_TOPIC_NAME_LENGTH: usize = 249;
