@@ -13,6 +13,7 @@ mod list_offsets;
 mod metadata;
 mod produce;
 pub mod protocol_names;
+mod reassignments;
 mod records;
 mod versions;
 
@@ -212,6 +213,12 @@ async fn dispatch(
         RequestKind::DescribeLogDirs(r) => {
             ResponseKind::DescribeLogDirs(cluster::describe_log_dirs(broker, r))
         }
+        RequestKind::AlterPartitionReassignments(r) => ResponseKind::AlterPartitionReassignments(
+            reassignments::alter_partition_reassignments(broker, r).await,
+        ),
+        RequestKind::ListPartitionReassignments(r) => ResponseKind::ListPartitionReassignments(
+            reassignments::list_partition_reassignments(broker, r),
+        ),
         RequestKind::DeleteRecords(r) => {
             ResponseKind::DeleteRecords(records::delete_records(broker, r))
         }

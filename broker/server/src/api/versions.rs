@@ -34,6 +34,8 @@ const SERVED: &[ApiKey] = &[
     ApiKey::IncrementalAlterConfigs,
     ApiKey::DescribeCluster,
     ApiKey::DescribeTopicPartitions,
+    ApiKey::AlterPartitionReassignments,
+    ApiKey::ListPartitionReassignments,
 ];
 
 /// Highest versions below what `kafka-protocol` encodes: OffsetCommit and OffsetFetch v10

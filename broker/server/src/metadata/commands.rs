@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::controller::{MetadataError, NewTopic};
 use super::image::{MetadataImage, PartitionImage, TopicImage};
 use super::placement::assign_replicas;
+use super::reassignment;
 use crate::error::ApiError;
 use potok_client::topic_name::{collides, validate_topic_name};
 
@@ -206,6 +207,7 @@ pub fn alter_isr(
         .copied()
         .filter(|r| isr.contains(r))
         .collect();
+    reassignment::complete_if_in_sync(partition, &fenced);
     Ok(())
 }
 
@@ -247,6 +249,7 @@ fn new_partition(replicas: Vec<i32>) -> PartitionImage {
         leader_epoch: 0,
         isr: replicas.clone(),
         replicas,
+        ..PartitionImage::default()
     }
 }
 
@@ -297,28 +300,14 @@ fn validate_assignments(
     assignments: &[Vec<i32>],
 ) -> Result<(), MetadataError> {
     let replication_factor = assignments[0].len();
-    for (partition, replicas) in assignments.iter().enumerate() {
-        if replicas.is_empty() || replicas.len() != replication_factor {
+    for replicas in assignments {
+        if replicas.len() != replication_factor {
             return Err(ApiError::new(
                 ResponseError::InvalidReplicaAssignment,
                 "All partitions should have the same number of replicas",
             ));
         }
-        let mut unique = replicas.clone();
-        unique.sort_unstable();
-        unique.dedup();
-        if unique.len() != replicas.len() {
-            return Err(ApiError::new(
-                ResponseError::InvalidReplicaAssignment,
-                format!("Duplicate brokers not allowed in replica assignment: {replicas:?} for partition id {partition}."),
-            ));
-        }
-        if let Some(missing) = replicas.iter().find(|id| !image.brokers.contains_key(id)) {
-            return Err(ApiError::new(
-                ResponseError::InvalidReplicaAssignment,
-                format!("The manual partition assignment includes broker {missing}, but no such broker is registered."),
-            ));
-        }
+        reassignment::validate_replica_list(image, replicas)?;
     }
     Ok(())
 }

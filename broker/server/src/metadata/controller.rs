@@ -73,4 +73,13 @@ pub trait Controller: Send + Sync + 'static {
 
     /// Moves leadership back to preferred replicas that are in sync.
     fn elect_preferred_leaders(&self) -> BoxFuture<'_, Result<(), MetadataError>>;
+
+    /// Starts moving `topic`-`partition` to the `target` replicas, or cancels its move when
+    /// `target` is `None` (AlterPartitionReassignments).
+    fn reassign_partition(
+        &self,
+        topic: String,
+        partition: i32,
+        target: Option<Vec<i32>>,
+    ) -> BoxFuture<'_, Result<(), MetadataError>>;
 }

@@ -64,12 +64,19 @@ pub struct TopicImage {
     pub configs: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartitionImage {
+    /// Every replica; during a reassignment the target's first, then those being removed.
     pub replicas: Vec<i32>,
     pub leader: i32,
     pub leader_epoch: i32,
     pub isr: Vec<i32>,
+    /// Replicas a reassignment in progress is adding (catching up, not yet in the target's ISR).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adding_replicas: Vec<i32>,
+    /// Replicas a reassignment in progress removes once the target is in sync.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removing_replicas: Vec<i32>,
 }
 
 impl MetadataImage {
@@ -91,7 +98,34 @@ impl TopicImage {
         self.name.starts_with("__")
     }
 
+    /// The replication factor the topic has, or is being reassigned to.
     pub fn replication_factor(&self) -> usize {
-        self.partitions.first().map_or(0, |p| p.replicas.len())
+        self.partitions
+            .first()
+            .map_or(0, |p| p.target_replicas().len())
     }
+}
+
+impl PartitionImage {
+    pub fn is_reassigning(&self) -> bool {
+        !self.adding_replicas.is_empty() || !self.removing_replicas.is_empty()
+    }
+
+    /// The replicas before the reassignment in progress (all of them when none is).
+    pub fn original_replicas(&self) -> Vec<i32> {
+        without(&self.replicas, &self.adding_replicas)
+    }
+
+    /// The replicas once the reassignment in progress completes (all of them when none is).
+    pub fn target_replicas(&self) -> Vec<i32> {
+        without(&self.replicas, &self.removing_replicas)
+    }
+}
+
+/// `list` in its order, less the ids in `removed`.
+fn without(list: &[i32], removed: &[i32]) -> Vec<i32> {
+    list.iter()
+        .copied()
+        .filter(|id| !removed.contains(id))
+        .collect()
 }

@@ -9,7 +9,7 @@ use kafka_protocol::ResponseError;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use super::commands;
+use super::{commands, reassignment};
 use super::controller::{BoxFuture, Controller, MetadataError, NewTopic};
 use super::image::{BrokerInfo, MetadataImage, TopicImage};
 use crate::error::ApiError;
@@ -163,6 +163,21 @@ impl Controller for LocalController {
     /// A single node already leads everything.
     fn elect_preferred_leaders(&self) -> BoxFuture<'_, Result<(), MetadataError>> {
         Box::pin(async { Ok(()) })
+    }
+
+    /// A single node can only be asked to keep its replicas where they are.
+    fn reassign_partition(
+        &self,
+        topic: String,
+        partition: i32,
+        target: Option<Vec<i32>>,
+    ) -> BoxFuture<'_, Result<(), MetadataError>> {
+        Box::pin(async move {
+            self.commit(|image| match target {
+                Some(target) => reassignment::reassign(image, &topic, partition, target),
+                None => reassignment::cancel(image, &topic, partition),
+            })
+        })
     }
 }
 

@@ -10,6 +10,7 @@ mod controller;
 mod image;
 mod local;
 mod placement;
+pub mod reassignment;
 
 pub use controller::{BoxFuture, Controller, MetadataError, NewTopic};
 pub use image::{BrokerInfo, Endpoint, MetadataImage, PartitionImage, TopicImage};

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::metadata::{commands, BrokerInfo, MetadataImage, NewTopic, TopicImage};
+use crate::metadata::{commands, reassignment, BrokerInfo, MetadataImage, NewTopic, TopicImage};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum MetadataCommand {
@@ -60,6 +60,12 @@ pub enum MetadataCommand {
     },
     /// Moves leadership back to preferred replicas that are in sync.
     ElectPreferredLeaders,
+    /// Starts moving a partition to `target` replicas, or cancels its move (`None`).
+    ReassignPartition {
+        topic: String,
+        partition: i32,
+        target: Option<Vec<i32>>,
+    },
 }
 
 /// What applying a command produced, sent back to whoever proposed it.
@@ -147,6 +153,16 @@ fn apply_to(
         MetadataCommand::ElectPreferredLeaders => {
             commands::elect_preferred_leaders(image);
         }
+        MetadataCommand::ReassignPartition {
+            topic,
+            partition,
+            target: Some(target),
+        } => reassignment::reassign(image, &topic, partition, target)?,
+        MetadataCommand::ReassignPartition {
+            topic,
+            partition,
+            target: None,
+        } => reassignment::cancel(image, &topic, partition)?,
     }
     Ok(CommandOutcome::Done)
 }

@@ -309,6 +309,23 @@ impl Controller for RemoteController {
             Ok(())
         })
     }
+
+    fn reassign_partition(
+        &self,
+        topic: String,
+        partition: i32,
+        target: Option<Vec<i32>>,
+    ) -> BoxFuture<'_, Result<(), MetadataError>> {
+        Box::pin(async move {
+            self.commit(MetadataCommand::ReassignPartition {
+                topic,
+                partition,
+                target,
+            })
+            .await?;
+            Ok(())
+        })
+    }
 }
 
 fn unexpected(outcome: CommandOutcome) -> ApiError {

@@ -161,7 +161,10 @@ impl ReplicaManager {
             .collect()
     }
 
-    /// Deletes logs whose topic no longer exists (or was recreated under a new id).
+    /// Deletes logs whose topic no longer exists (or was recreated under a new id), and
+    /// those of partitions this broker is no longer a replica of (a reassignment moved
+    /// them). A moved partition first takes its new assignment, so requests waiting on it
+    /// as leader are answered with NOT_LEADER_OR_FOLLOWER.
     fn remove_stale(&self, image: &MetadataImage) -> Result<(), LogError> {
         let stale: Vec<TopicPartition> = self
             .partitions
@@ -169,10 +172,25 @@ impl ReplicaManager {
             .expect("partition map poisoned")
             .iter()
             .filter(|(_, partition)| {
-                image
+                let topic = image
                     .topics
                     .get(&partition.topic)
-                    .is_none_or(|topic| topic.id != partition.topic_id)
+                    .filter(|topic| topic.id == partition.topic_id);
+                let Some(topic) = topic else {
+                    return true;
+                };
+                match topic.partitions.get(partition.index as usize) {
+                    Some(assignment) if !assignment.replicas.contains(&self.node_id) => {
+                        partition.apply_assignment(
+                            assignment,
+                            1,
+                            std::time::Instant::now(),
+                        );
+                        true
+                    }
+                    Some(_) => false,
+                    None => true,
+                }
             })
             .map(|(key, _)| key.clone())
             .collect();

@@ -174,11 +174,18 @@ impl Partition {
             state.followers.clear();
             state.needs_truncation = assignment.leader >= 0;
         }
+        // A reassignment changes the replicas under the same epoch: replicas it removed
+        // stop counting, and those it adds are tracked from their first fetch.
+        state
+            .followers
+            .retain(|id, _| assignment.replicas.contains(id));
         state.leader = assignment.leader;
         state.leader_epoch = assignment.leader_epoch;
         state.replicas = assignment.replicas.clone();
         state.isr = assignment.isr.clone();
-        state.pending_isr.retain(|id| !assignment.isr.contains(id));
+        state
+            .pending_isr
+            .retain(|id| !assignment.isr.contains(id) && assignment.replicas.contains(id));
         state.proposed_isr = None;
         if new_epoch {
             state.pending_isr.clear();
@@ -753,6 +760,7 @@ mod tests {
             leader: LEADER,
             leader_epoch: 3,
             isr,
+            ..PartitionImage::default()
         };
         partition.apply_assignment(&assignment, min_insync_replicas, Instant::now());
     }
