@@ -8,6 +8,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from confluent_kafka import Consumer, Producer, TopicPartition
+
 from conftest import BIN_DIR, ROOT, free_port, wait_for_port
 
 # Short timeouts so failover tests run in seconds; the semantics are Kafka's.
@@ -84,11 +86,12 @@ class Node:
 
 
 class Cluster:
-    def __init__(self, root: Path, extra: dict[str, str] | None = None):
+    def __init__(self, root: Path, extra: dict[str, str] | None = None,
+                 broker_ids: tuple[int, ...] = (1, 2, 3)):
         self.root = root
         self.extra = extra or {}
         self.coordinators = {i: Node(self, i, "coordinator") for i in (101, 102, 103)}
-        self.brokers = {i: Node(self, i, "broker") for i in (1, 2, 3)}
+        self.brokers = {i: Node(self, i, "broker") for i in broker_ids}
         self.nodes = {**self.coordinators, **self.brokers}
 
     def voters(self) -> str:
@@ -149,3 +152,59 @@ def wait_until(what: str, condition, timeout: float = 30.0, interval: float = 0.
             last = error
         time.sleep(interval)
     raise AssertionError(f"timed out waiting until {what} (last: {last!r})")
+
+
+def produce_continuously(bootstrap, topic, stop, acked, errors):
+    """An idempotent acks=all producer sending numbered records until `stop` is set."""
+    producer = Producer({
+        "bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True,
+        "linger.ms": 5, "message.timeout.ms": 60000,
+    })
+
+    def delivered(error, message):
+        if error is None:
+            acked.append((message.partition(), message.offset(), message.value().decode()))
+        else:
+            errors.append(error)
+
+    n = 0
+    while not stop.is_set():
+        producer.produce(topic, value=str(n).encode(), on_delivery=delivered)
+        producer.poll(0)
+        n += 1
+        if n % 50 == 0:
+            time.sleep(0.01)
+    producer.flush(60)
+
+
+def consume_all(bootstrap, topic, partitions):
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"check-{time.time()}",
+                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    admin_highs = {}
+    for p in range(partitions):
+        _, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+        admin_highs[p] = high
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+    seen = {p: [] for p in range(partitions)}
+    deadline = time.time() + 60
+    while time.time() < deadline and any(len(seen[p]) < admin_highs[p] for p in seen):
+        message = consumer.poll(0.5)
+        if message is None or message.error():
+            continue
+        seen[message.partition()].append((message.offset(), message.value().decode()))
+    consumer.close()
+    return seen
+
+
+def assert_every_acknowledged_record_once_in_order(bootstrap, topic, partitions, acked):
+    """What `acks=all` promises: every acknowledged record is stored, and each partition
+    holds each record once, in the order it was produced."""
+    seen = consume_all(bootstrap, topic, partitions)
+    for partition, offset, value in acked:
+        assert (offset, value) in seen[partition], f"acknowledged record {partition}/{offset} lost"
+    for partition, records in seen.items():
+        offsets = [offset for offset, _ in records]
+        assert offsets == sorted(set(offsets)), "each record once, in order"
+        values = [int(v) for _, v in records]
+        assert values == sorted(values), f"partition {partition} out of producer order"
+        assert len(set(values)) == len(values), f"partition {partition} holds a duplicate"

@@ -14,7 +14,8 @@ import pytest
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from cluster import Cluster, Node, wait_until
+from cluster import (Cluster, Node, assert_every_acknowledged_record_once_in_order,
+                     produce_continuously, wait_until)
 from conftest import partition_rows, tool
 
 
@@ -84,48 +85,6 @@ def test_the_seed_steps_on_three_brokers(cluster):
     assert sorted(out.split()) == sorted(f"v{i}" for i in range(30))
 
 
-def produce_continuously(bootstrap, topic, stop, acked, errors):
-    """An idempotent acks=all producer sending numbered records until `stop` is set."""
-    producer = Producer({
-        "bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True,
-        "linger.ms": 5, "message.timeout.ms": 60000,
-    })
-
-    def delivered(error, message):
-        if error is None:
-            acked.append((message.partition(), message.offset(), message.value().decode()))
-        else:
-            errors.append(error)
-
-    n = 0
-    while not stop.is_set():
-        producer.produce(topic, value=str(n).encode(), on_delivery=delivered)
-        producer.poll(0)
-        n += 1
-        if n % 50 == 0:
-            time.sleep(0.01)
-    producer.flush(60)
-
-
-def consume_all(bootstrap, topic, partitions):
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"check-{time.time()}",
-                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
-    admin_highs = {}
-    for p in range(partitions):
-        _, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
-        admin_highs[p] = high
-    consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
-    seen = {p: [] for p in range(partitions)}
-    deadline = time.time() + 60
-    while time.time() < deadline and any(len(seen[p]) < admin_highs[p] for p in seen):
-        message = consumer.poll(0.5)
-        if message is None or message.error():
-            continue
-        seen[message.partition()].append((message.offset(), message.value().decode()))
-    consumer.close()
-    return seen
-
-
 def test_killing_a_leader_loses_no_acknowledged_record(cluster):
     create_replicated_topic(cluster)
     stop, acked, errors = threading.Event(), [], []
@@ -147,15 +106,7 @@ def test_killing_a_leader_loses_no_acknowledged_record(cluster):
     assert rows[0][0] not in (leader, -1), "partition 0 has a new leader"
     assert all(str(leader) not in isr for _, _, isr in rows.values()), "the dead broker left every ISR"
 
-    seen = consume_all(cluster.bootstrap, "test", 3)
-    for partition, offset, value in acked:
-        assert (offset, value) in seen[partition], f"acknowledged record {partition}/{offset} lost"
-    for partition, records in seen.items():
-        offsets = [offset for offset, _ in records]
-        assert offsets == sorted(set(offsets)), "each record once, in order"
-        values = [int(v) for _, v in records]
-        assert values == sorted(values), f"partition {partition} out of producer order"
-        assert len(set(values)) == len(values), f"partition {partition} holds a duplicate"
+    assert_every_acknowledged_record_once_in_order(cluster.bootstrap, "test", 3, acked)
     print(f"failover: acknowledgements resumed {failover:.1f}s after kill -9 of the leader")
 
     # The killed broker comes back, catches up and rejoins every ISR.

@@ -9,9 +9,9 @@ use kafka_protocol::ResponseError;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use super::{commands, reassignment};
 use super::controller::{BoxFuture, Controller, MetadataError, NewTopic};
 use super::image::{BrokerInfo, MetadataImage, TopicImage};
+use super::{commands, reassignment};
 use crate::error::ApiError;
 
 /// The file, inside the first log directory, that holds the image.

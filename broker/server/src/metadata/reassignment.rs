@@ -102,10 +102,7 @@ pub fn complete_if_in_sync(partition: &mut PartitionImage, fenced: &BTreeSet<i32
 }
 
 /// Kafka's checks of a manual replica list: not empty, registered brokers, none twice.
-pub fn validate_replica_list(
-    image: &MetadataImage,
-    replicas: &[i32],
-) -> Result<(), MetadataError> {
+pub fn validate_replica_list(image: &MetadataImage, replicas: &[i32]) -> Result<(), MetadataError> {
     let invalid = |message: String| ApiError::new(ResponseError::InvalidReplicaAssignment, message);
     if replicas.is_empty() {
         return Err(invalid(
@@ -231,7 +228,13 @@ mod tests {
     /// What a leader's AlterPartition does: a new ISR, then completion if it is due.
     fn set_isr(image: &mut MetadataImage, isr: &[i32]) {
         let fenced = image.fenced_brokers.clone();
-        let partition = image.topics.get_mut("t").unwrap().partitions.get_mut(0).unwrap();
+        let partition = image
+            .topics
+            .get_mut("t")
+            .unwrap()
+            .partitions
+            .get_mut(0)
+            .unwrap();
         partition.isr = isr.to_vec();
         complete_if_in_sync(partition, &fenced);
     }
@@ -348,7 +351,10 @@ mod tests {
     fn bad_targets_are_refused_as_kafka_refuses_them() {
         let mut image = image(&[1, 2], &[1, 2, 3]);
         let message = |target: Vec<i32>, image: &mut MetadataImage| {
-            reassign(image, "t", 0, target).unwrap_err().message.unwrap()
+            reassign(image, "t", 0, target)
+                .unwrap_err()
+                .message
+                .unwrap()
         };
         assert_eq!(
             message(vec![], &mut image),
@@ -373,7 +379,13 @@ mod tests {
     fn a_target_without_any_replica_in_sync_is_refused() {
         let mut image = image(&[1, 2], &[1, 2, 3, 4, 5]);
         reassign(&mut image, "t", 0, vec![3, 4]).unwrap();
-        let moving = image.topics.get_mut("t").unwrap().partitions.get_mut(0).unwrap();
+        let moving = image
+            .topics
+            .get_mut("t")
+            .unwrap()
+            .partitions
+            .get_mut(0)
+            .unwrap();
         (moving.isr, moving.leader) = (vec![3], 3);
         let before = image.clone();
         let refused = reassign(&mut image, "t", 0, vec![1, 5]).unwrap_err();

@@ -11,6 +11,7 @@ mod producer_state;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use tokio::sync::Notify;
@@ -41,6 +42,8 @@ pub struct ReplicaManager {
     applying: Mutex<()>,
     /// Woken on every append so long-polling fetches can re-check.
     appended: Notify,
+    /// Whether the log directory was checked for stray partitions (see `remove_strays`).
+    strays_checked: AtomicBool,
 }
 
 impl ReplicaManager {
@@ -52,6 +55,7 @@ impl ReplicaManager {
             partitions: RwLock::new(HashMap::new()),
             applying: Mutex::new(()),
             appended: Notify::new(),
+            strays_checked: AtomicBool::new(false),
         }
     }
 
@@ -88,6 +92,9 @@ impl ReplicaManager {
     ) -> Result<Vec<(Arc<Partition>, Role)>, LogError> {
         let _guard = self.applying.lock().expect("apply lock poisoned");
         self.remove_stale(image)?;
+        if !image.cluster_id.is_empty() && !self.strays_checked.swap(true, Ordering::AcqRel) {
+            self.remove_strays(image)?;
+        }
         let mut changed = Vec::new();
         for topic in image.topics.values() {
             let config = log_config(&topic.configs, &image.broker_configs, &self.broker_config);
@@ -181,11 +188,7 @@ impl ReplicaManager {
                 };
                 match topic.partitions.get(partition.index as usize) {
                     Some(assignment) if !assignment.replicas.contains(&self.node_id) => {
-                        partition.apply_assignment(
-                            assignment,
-                            1,
-                            std::time::Instant::now(),
-                        );
+                        partition.apply_assignment(assignment, 1, std::time::Instant::now());
                         true
                     }
                     Some(_) => false,
@@ -208,6 +211,38 @@ impl ReplicaManager {
                     }
                 }
                 tracing::info!(topic = %key.0, partition = key.1, "deleted partition log");
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes partition directories this broker holds no replica of by the first image it
+    /// applies (the quorum's state when it started): topics deleted, and partitions moved
+    /// away by a reassignment, while it was down. Kafka removes such stray logs at start-up
+    /// too. Only directories marked with a topic id are considered.
+    fn remove_strays(&self, image: &MetadataImage) -> Result<(), LogError> {
+        for entry in std::fs::read_dir(self.log_dir.path())? {
+            let dir = entry?.path();
+            let Some((topic, index)) = dir
+                .file_name()
+                .and_then(|name| name.to_str())
+                .and_then(|name| name.rsplit_once('-'))
+                .and_then(|(topic, index)| Some((topic.to_string(), index.parse::<i32>().ok()?)))
+            else {
+                continue;
+            };
+            let Ok(marker) = std::fs::read_to_string(dir.join(PARTITION_METADATA_FILE)) else {
+                continue;
+            };
+            let hosted = image
+                .topics
+                .get(&topic)
+                .filter(|t| marker == partition_metadata(t.id))
+                .and_then(|t| t.partitions.get(usize::try_from(index).ok()?))
+                .is_some_and(|p| p.replicas.contains(&self.node_id));
+            if !hosted && self.get(&topic, index).is_none() {
+                remove_dir(&dir)?;
+                tracing::info!(%topic, partition = index, "deleted stray partition log: this broker holds no replica of it any more");
             }
         }
         Ok(())
@@ -246,10 +281,7 @@ impl ReplicaManager {
 /// is removed first.
 fn claim_directory(dir: &Path, id: Uuid) -> Result<(), LogError> {
     let metadata_file = dir.join(PARTITION_METADATA_FILE);
-    let expected = format!(
-        "version: 0\ntopic_id: {}\n",
-        crate::metadata::kafka_uuid(id)
-    );
+    let expected = partition_metadata(id);
     match std::fs::read_to_string(&metadata_file) {
         Ok(existing) if existing == expected => return Ok(()),
         Ok(_) => remove_dir(dir)?,
@@ -261,9 +293,97 @@ fn claim_directory(dir: &Path, id: Uuid) -> Result<(), LogError> {
     Ok(())
 }
 
+/// The contents of `partition.metadata` for topic `id`, as Kafka writes it.
+fn partition_metadata(id: Uuid) -> String {
+    format!(
+        "version: 0\ntopic_id: {}\n",
+        crate::metadata::kafka_uuid(id)
+    )
+}
+
 fn remove_dir(dir: &Path) -> Result<(), LogError> {
     match std::fs::remove_dir_all(dir) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::metadata::{PartitionImage, TopicImage};
+
+    const NODE: i32 = 1;
+
+    fn manager(dir: &Path) -> ReplicaManager {
+        let properties: BTreeMap<String, String> = [
+            ("node.id", NODE.to_string()),
+            ("listeners", "PLAINTEXT://:9092".to_string()),
+            ("log.dirs", dir.display().to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let config = BrokerConfig::from_properties(properties).unwrap();
+        ReplicaManager::new(&config, Arc::new(LogDir::open(dir).unwrap()))
+    }
+
+    /// Topics "kept" and "moved" with one partition each, on `kept` and `moved` replicas.
+    fn image(kept: &[i32], moved: &[i32]) -> MetadataImage {
+        let mut image = MetadataImage {
+            cluster_id: "c".into(),
+            ..MetadataImage::default()
+        };
+        for (i, (name, replicas)) in [("kept", kept), ("moved", moved)].into_iter().enumerate() {
+            let partition = PartitionImage {
+                replicas: replicas.to_vec(),
+                leader: replicas[0],
+                isr: replicas.to_vec(),
+                ..PartitionImage::default()
+            };
+            let topic = TopicImage {
+                name: name.into(),
+                id: Uuid::from_u128(i as u128 + 1),
+                partitions: vec![partition],
+                configs: BTreeMap::new(),
+            };
+            image.topics.insert(name.into(), topic);
+        }
+        image
+    }
+
+    #[test]
+    fn a_partition_moved_away_is_deleted_and_its_waiters_told() {
+        let dir = tempfile::tempdir().unwrap();
+        let replicas = manager(dir.path());
+        replicas.apply_image(&image(&[NODE], &[NODE, 2])).unwrap();
+        let moved = replicas.get("moved", 0).unwrap();
+        assert_eq!(moved.role(), Role::Leader);
+        replicas.apply_image(&image(&[NODE], &[2, 3])).unwrap();
+        assert!(replicas.get("moved", 0).is_none());
+        assert_eq!(moved.role(), Role::Follower { leader: 2 });
+        assert!(!dir.path().join("moved-0").exists());
+        assert!(dir.path().join("kept-0").exists());
+    }
+
+    #[test]
+    fn strays_left_while_down_are_deleted_at_the_first_image() {
+        let dir = tempfile::tempdir().unwrap();
+        manager(dir.path())
+            .apply_image(&image(&[NODE], &[NODE]))
+            .unwrap();
+        std::fs::create_dir(dir.path().join("unmarked-0")).unwrap();
+        let restarted = manager(dir.path());
+        restarted.apply_image(&MetadataImage::default()).unwrap();
+        assert!(
+            dir.path().join("moved-0").exists(),
+            "an image without cluster id decides nothing"
+        );
+        restarted.apply_image(&image(&[NODE], &[2])).unwrap();
+        assert!(!dir.path().join("moved-0").exists());
+        assert!(dir.path().join("kept-0").exists());
+        assert!(dir.path().join("unmarked-0").exists());
     }
 }
