@@ -25,7 +25,7 @@ COPY docker/server.properties docker/ksql-server.properties /etc/potok/
 
 # Kafka's tools answer to their .sh names too, as in Apache Kafka's distribution.
 RUN for tool in kafka-topics kafka-configs kafka-console-producer kafka-console-consumer \
-        kafka-consumer-groups; do ln -s "$tool" "/usr/local/bin/$tool.sh"; done
+        kafka-consumer-groups kafka-reassign-partitions; do ln -s "$tool" "/usr/local/bin/$tool.sh"; done
 
 USER potok
 WORKDIR /var/lib/potok

@@ -10,7 +10,7 @@ tag="${2:-potok:latest}"
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 
 binaries=(potok-broker potok-ksql ksql potok-operator kafka-topics kafka-configs
-    kafka-console-producer kafka-console-consumer kafka-consumer-groups)
+    kafka-console-producer kafka-console-consumer kafka-consumer-groups kafka-reassign-partitions)
 case "$profile" in
     release) cargo build --release --workspace --bins ;;
     debug) cargo build --workspace --bins ;;

@@ -12,11 +12,14 @@
 //! - [`shutdown`]: the clean stop every Potok server shares.
 //! - [`environment`]: settings from `KAFKA_*` and `KSQL_*` variables, named as in
 //!   Confluent's container images, for every Potok server.
-//! - [`admin`]: `AdminClient` — topics, configs, offsets, cluster description.
+//! - [`admin`]: `AdminClient` — topics, configs, offsets, partition reassignments, cluster
+//!   description.
+//! - [`placement`]: Kafka's replica placement over brokers and racks.
 //! - [`producer`]: `Producer` — partitioning, batching, idempotent delivery.
 //! - [`consumer`]: `Consumer` — assigned partitions, seeks, Fetch and record decoding.
-//! - [`cli`]: the tools `kafka-topics`, `kafka-configs`, `kafka-console-producer` and
-//!   `kafka-console-consumer`; the binaries in `src/bin/` only call into it.
+//! - [`cli`]: the tools `kafka-topics`, `kafka-configs`, `kafka-console-producer`,
+//!   `kafka-console-consumer`, `kafka-consumer-groups` and `kafka-reassign-partitions`; the
+//!   binaries in `src/bin/` only call into it.
 
 pub mod admin;
 pub mod backoff;
@@ -26,6 +29,7 @@ pub mod connection;
 pub mod consumer;
 pub mod environment;
 pub mod error;
+pub mod placement;
 pub mod producer;
 pub mod shutdown;
 pub mod topic_id;

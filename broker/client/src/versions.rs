@@ -19,6 +19,8 @@ pub fn supported(key: ApiKey) -> Option<VersionRange> {
         ApiKey::IncrementalAlterConfigs => (0, 1),
         ApiKey::DescribeCluster => (0, 1),
         ApiKey::DescribeTopicPartitions => (0, 0),
+        ApiKey::AlterPartitionReassignments => (0, 1),
+        ApiKey::ListPartitionReassignments => (0, 0),
         ApiKey::ListOffsets => (1, 8),
         ApiKey::DeleteRecords => (0, 2),
         ApiKey::Produce => (3, 9),

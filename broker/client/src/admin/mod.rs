@@ -1,5 +1,6 @@
-//! `AdminClient`: topics, configs, offsets, consumer groups and cluster description, the operations
-//! Kafka's `Admin` interface offers and the CLI tools and operator need.
+//! `AdminClient`: topics, configs, offsets, consumer groups, partition reassignments and cluster
+//! description, the operations Kafka's `Admin` interface offers and the CLI tools and operator
+//! need.
 //!
 //! Each family lives in its own file; results that can fail per item (one topic of many)
 //! come back as a map of per-item results inside the outer `Result` for transport errors.
@@ -8,6 +9,7 @@ mod cluster_description;
 mod configs;
 mod groups;
 mod offsets;
+mod reassignments;
 mod topics;
 
 use std::sync::Arc;
@@ -19,6 +21,7 @@ pub use configs::{
 pub use groups::{GroupDescription, GroupListing, MemberDescription};
 pub(crate) use offsets::list_offsets;
 pub use offsets::{ListedOffset, OffsetSpec};
+pub use reassignments::{PartitionReassignment, ReassignmentResults};
 pub use topics::{NewPartitions, NewTopic, PartitionInfo, TopicDescription, TopicListing};
 
 use crate::cluster::{Cluster, ClusterConfig};
