@@ -8,9 +8,9 @@ use uuid::Uuid;
 
 use super::controller::{MetadataError, NewTopic};
 use super::image::{MetadataImage, PartitionImage, TopicImage};
-use super::placement::assign_replicas;
 use super::reassignment;
 use crate::error::ApiError;
+use potok_client::placement::{assign_replicas, BrokerPlacement, StartIndex};
 use potok_client::topic_name::{collides, validate_topic_name};
 
 /// The most partitions one topic may have. Kafka sets no hard limit, but a request for
@@ -277,22 +277,34 @@ fn placed_replicas(
             "Replication factor must be larger than 0, or -1 to use the default value.",
         ));
     }
-    let brokers: Vec<i32> = image.live_brokers().map(|b| b.id).collect();
-    if replication_factor as usize > brokers.len() {
+    let brokers = image.live_brokers().count();
+    if replication_factor as usize > brokers {
         return Err(ApiError::new(
             ResponseError::InvalidReplicationFactor,
             format!(
                 "Unable to replicate the partition {replication_factor} time(s): The target replication factor of {replication_factor} cannot be reached because only {} broker(s) are registered.",
-                brokers.len()
+                brokers
             ),
         ));
     }
-    Ok(assign_replicas(
-        &brokers,
-        first_partition,
+    // Kafka's placement, rack-aware when every broker names its rack (KRaft also places
+    // on partly racked clusters; here those are placed as if none had a rack).
+    let racked = image.live_brokers().all(|b| b.rack.is_some());
+    let placed: Vec<BrokerPlacement> = image
+        .live_brokers()
+        .map(|b| BrokerPlacement {
+            id: b.id,
+            rack: b.rack.clone().filter(|_| racked),
+        })
+        .collect();
+    assign_replicas(
+        &placed,
         count as usize,
         replication_factor as usize,
-    ))
+        StartIndex::Fixed(0),
+        first_partition,
+    )
+    .map_err(|error| ApiError::new(ResponseError::InvalidReplicationFactor, error.to_string()))
 }
 
 fn validate_assignments(

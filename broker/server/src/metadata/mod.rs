@@ -9,7 +9,6 @@ pub mod commands;
 mod controller;
 mod image;
 mod local;
-mod placement;
 pub mod reassignment;
 
 pub use controller::{BoxFuture, Controller, MetadataError, NewTopic};
