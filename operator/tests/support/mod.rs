@@ -20,16 +20,8 @@ pub struct Broker {
 
 impl Broker {
     pub fn start() -> Broker {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| root.join("target"));
-        let binary = target.join("debug").join("potok-broker");
-        assert!(
-            binary.exists(),
-            "{} is missing: build it with `cargo build -p potok-broker`",
-            binary.display()
-        );
+        let root = workspace_root();
+        let binary = debug_binary("potok-broker", "potok-broker");
         let data = tempfile::tempdir().unwrap();
         let (port, metrics_port) = (free_port(), free_port());
         let listener = format!("PLAINTEXT://127.0.0.1:{port}");
@@ -86,8 +78,27 @@ impl Drop for Broker {
     }
 }
 
+/// The workspace's root directory, where `config/` is.
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// `target/debug/<name>`, built by `cargo build -p <package>`.
+pub fn debug_binary(name: &str, package: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    let binary = target.join("debug").join(name);
+    assert!(
+        binary.exists(),
+        "{} is missing: build it with `cargo build -p {package}`",
+        binary.display()
+    );
+    binary
+}
+
 /// A loopback port nobody listens on right now.
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
