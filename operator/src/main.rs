@@ -1,6 +1,7 @@
 //! `potok-operator`: runs Potok clusters described by `KafkaCluster` manifests.
-//! `up` runs one on this machine as local processes; `crds` prints the resource definitions
-//! for a Kubernetes cluster.
+//! `up` runs one on this machine as local processes and keeps the manifests' Topics and
+//! KsqlStreams live; `get` shows them with their status; `crds` prints the resource
+//! definitions for a Kubernetes cluster.
 
 use std::path::PathBuf;
 
@@ -17,10 +18,12 @@ struct Args {
 #[derive(Subcommand)]
 enum Command {
     /// Runs the cluster of a KafkaCluster manifest as local processes until Ctrl-C,
-    /// restarting nodes that exit.
+    /// restarting nodes that exit, and keeps the Topics and KsqlStreams of the manifests
+    /// live: saving an edited manifest applies it.
     Up {
-        /// The KafkaCluster manifest.
-        #[arg(short = 'f', long = "file", default_value = "examples/cluster.yaml")]
+        /// A manifest file, or a directory of `.yaml` files: one KafkaCluster, and any
+        /// Topics and KsqlStreams (several documents per file, separated by `---`).
+        #[arg(short = 'f', long = "file", default_value = "examples")]
         file: PathBuf,
         /// Where every node keeps its data, properties and log; reused by the next `up`.
         #[arg(long, default_value = "potok-data")]
@@ -35,6 +38,22 @@ enum Command {
         /// pause starts at 1 s and doubles with each failure in a row.
         #[arg(long, value_name = "SECONDS", default_value_t = local::MAX_RESTART_DELAY.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
         max_restart_delay: u64,
+        /// How often, in seconds, every Topic and KsqlStream is reconciled even when its
+        /// manifest did not change, so changes made by hand are undone.
+        #[arg(long, value_name = "SECONDS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..))]
+        resync_interval: u64,
+    },
+    /// Prints the Topics, KsqlStreams or KafkaClusters of `up` with their status, as
+    /// `kubectl get` does.
+    Get {
+        /// topics (kt), ksqlstreams (ks) or kafkaclusters (kc).
+        kind: String,
+        /// The data directory `up` runs with.
+        #[arg(long, default_value = "potok-data")]
+        data_dir: PathBuf,
+        /// `-o wide` shows every column.
+        #[arg(short = 'o', long = "output", value_parser = ["wide"])]
+        output: Option<String>,
     },
     /// Prints the CustomResourceDefinitions of KafkaCluster, Topic and KsqlStream as YAML,
     /// for `kubectl apply -f -`.
@@ -51,18 +70,25 @@ async fn main() {
             broker_bin,
             ksql_bin,
             max_restart_delay,
+            resync_interval,
         } => {
             local::up(local::UpOptions {
-                manifest: file,
+                manifests: file,
                 data_dir,
                 binaries: local::Binaries {
                     broker: broker_bin.unwrap_or_else(|| local::default_binary("potok-broker")),
                     ksql: ksql_bin.unwrap_or_else(|| local::default_binary("potok-ksql")),
                 },
                 max_restart_delay: std::time::Duration::from_secs(max_restart_delay),
+                resync: std::time::Duration::from_secs(resync_interval),
             })
             .await
         }
+        Command::Get {
+            kind,
+            data_dir,
+            output,
+        } => local::get::get(&kind, &data_dir, output.is_some()).map(|table| print!("{table}")),
         Command::Crds => {
             print!("{}", resources::crds_yaml());
             Ok(())

@@ -28,6 +28,7 @@ fn orders() -> Topic {
             partitions: 3,
             replicas: 1,
             config: BTreeMap::from([("retention.ms".into(), "3600000".into())]),
+            deletion_policy: Default::default(),
         },
     );
     topic.metadata.generation = Some(1);
@@ -72,7 +73,7 @@ async fn a_topic_follows_its_spec() {
     let (ready, why, _) = reconcile_once(&mut topic, &admin).await;
     assert_eq!((ready.as_str(), why.as_str()), ("True", reason::CREATED));
     let created = live(&admin, "orders").await;
-    assert_eq!(created.replication_factors, [1, 1, 1]);
+    assert_eq!(created.partition_replicas, [[1], [1], [1]]);
     assert_eq!(on_topic(&created, "retention.ms"), Some("3600000"));
 
     let (ready, why, _) = reconcile_once(&mut topic, &admin).await;

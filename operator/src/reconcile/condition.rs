@@ -7,6 +7,14 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 /// The condition every Potok resource reports: whether the live system matches the spec.
 pub const READY: &str = "Ready";
 
+/// `Ready` reasons any Topic or KsqlStream may report.
+pub mod reason {
+    /// `spec.cluster` names a cluster the runtime does not run.
+    pub const CLUSTER_NOT_FOUND: &str = "ClusterNotFound";
+    /// The cluster runs no ksql server for a KsqlStream.
+    pub const KSQL_NOT_RUNNING: &str = "KsqlNotRunning";
+}
+
 /// A condition's status, in Kubernetes' spelling.
 fn status_text(ok: bool) -> &'static str {
     if ok {

@@ -177,7 +177,7 @@ mod tests {
 
     #[test]
     fn the_example_stream_is_valid() {
-        let text = include_str!("../../../examples/ksqlstream.yaml");
+        let text = include_str!("../../../examples/streams.yaml");
         let resource: KsqlStream = serde_yaml::from_str(text).unwrap();
         assert_eq!(resource.spec, stream(PAYMENTS));
         check_new(resource.spec, Ok(()));

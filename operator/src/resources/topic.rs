@@ -85,6 +85,26 @@ pub struct TopicSpec {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[x_kube(validation = Rule::new(format!("!('min.insync.replicas' in self) || {MIN_INSYNC_REPLICAS_WELL_FORMED}")).message(MIN_INSYNC_REPLICAS_NOT_A_NUMBER))]
     pub config: BTreeMap<String, String>,
+    /// What deleting the Topic does to the live topic: `Delete` (the default) deletes it
+    /// and its records, `Retain` leaves it in the cluster, unmanaged.
+    #[serde(default, skip_serializing_if = "DeletionPolicy::is_default")]
+    pub deletion_policy: DeletionPolicy,
+}
+
+/// What happens to the live topic when its Topic resource is deleted.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
+pub enum DeletionPolicy {
+    #[default]
+    Delete,
+    Retain,
+}
+
+impl DeletionPolicy {
+    fn is_default(&self) -> bool {
+        *self == DeletionPolicy::Delete
+    }
 }
 
 /// What the operator last saw of the topic.
@@ -177,6 +197,7 @@ mod tests {
             partitions: 3,
             replicas: 3,
             config: BTreeMap::from([("min.insync.replicas".into(), "2".into())]),
+            deletion_policy: DeletionPolicy::Delete,
         }
     }
 
@@ -212,7 +233,7 @@ mod tests {
 
     #[test]
     fn the_example_topic_is_valid() {
-        let text = include_str!("../../../examples/topic.yaml");
+        let text = include_str!("../../../examples/topics.yaml");
         let topic: Topic = serde_yaml::from_str(text).unwrap();
         assert_eq!(topic.spec, test_topic());
         check_new(topic.spec, Ok(()));

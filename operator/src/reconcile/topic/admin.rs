@@ -3,14 +3,18 @@
 //! report. Everything it decides is in the parent module; this only talks to the cluster.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use std::collections::BTreeMap;
+
 use potok_client::admin::{
     AlterConfigOp, ConfigEntry, ConfigResource, ConfigSource as KafkaConfigSource, NewPartitions,
-    NewTopic, TopicDescription,
+    NewTopic, PartitionReassignment, TopicDescription,
 };
+use potok_client::cluster::TopicPartition;
 use potok_client::topic_id::to_kafka_string;
 use potok_client::{AdminClient, ClientError, KafkaError};
 
 use super::{failed, plan, ConfigSource, LiveConfig, ObservedTopic, TopicAction, TopicPlan};
+use crate::resources::topic::DeletionPolicy;
 use crate::resources::{Topic, TopicStatus};
 
 /// Kafka's name for "no such topic" (`Errors.UNKNOWN_TOPIC_OR_PARTITION`).
@@ -83,6 +87,26 @@ pub async fn reconcile(topic: &Topic, admin: &AdminClient, now: &Time) -> Reconc
     }
 }
 
+/// The finalizer's work when `topic` is deleted: the live topic goes too, unless the spec's
+/// deletion policy retains it or this resource never managed it. Says what was done.
+pub async fn delete(topic: &Topic, admin: &AdminClient) -> Result<String, AdminError> {
+    let Some(name) = topic.status.as_ref().and_then(|s| s.topic_name.clone()) else {
+        return Ok("it never managed a topic".into());
+    };
+    if topic.spec.deletion_policy == DeletionPolicy::Retain {
+        return Ok(format!("topic {name} is retained (deletionPolicy: Retain)"));
+    }
+    let results = admin.delete_topics(std::slice::from_ref(&name)).await?;
+    match results.into_values().next() {
+        Some(Err(error)) if error.name != UNKNOWN_TOPIC_OR_PARTITION => Err(AdminError::Refused {
+            operation: "DeleteTopics",
+            topic: name,
+            error,
+        }),
+        _ => Ok(format!("topic {name} deleted")),
+    }
+}
+
 /// The live topic `name`, or `None` when it does not exist.
 pub async fn observe(admin: &AdminClient, name: &str) -> Result<Option<ObservedTopic>, AdminError> {
     let refused = |operation, error| AdminError::Refused {
@@ -105,17 +129,49 @@ pub async fn observe(admin: &AdminClient, name: &str) -> Result<Option<ObservedT
         Some((_, Err(error))) => return Err(refused("DescribeConfigs", error)),
         None => Vec::new(),
     };
-    Ok(Some(observed_topic(description, entries)))
+    let partitions: Vec<TopicPartition> = description
+        .partitions
+        .iter()
+        .map(|p| TopicPartition::new(name, p.partition))
+        .collect();
+    let moving = admin
+        .list_partition_reassignments(Some(&partitions))
+        .await?;
+    let brokers = admin.describe_cluster().await?.brokers;
+    let mut observed = observed_topic(description, entries, &moving);
+    observed.brokers = brokers.into_iter().map(|b| b.id).collect();
+    Ok(Some(observed))
 }
 
-fn observed_topic(description: TopicDescription, entries: Vec<ConfigEntry>) -> ObservedTopic {
+/// The live topic from its description, its configs and the reassignments in progress
+/// (whose partitions are described by the replicas they will have). Brokers are filled in
+/// by the caller.
+fn observed_topic(
+    description: TopicDescription,
+    entries: Vec<ConfigEntry>,
+    moving: &BTreeMap<TopicPartition, PartitionReassignment>,
+) -> ObservedTopic {
+    let partition_replicas = description
+        .partitions
+        .iter()
+        .map(|p| {
+            let key = TopicPartition::new(description.name.as_str(), p.partition);
+            match moving.get(&key) {
+                Some(reassignment) => reassignment
+                    .replicas
+                    .iter()
+                    .copied()
+                    .filter(|id| !reassignment.removing_replicas.contains(id))
+                    .collect(),
+                None => p.replicas.clone(),
+            }
+        })
+        .collect();
     ObservedTopic {
         id: to_kafka_string(&description.id),
-        replication_factors: description
-            .partitions
-            .iter()
-            .map(|p| p.replicas.len() as i32)
-            .collect(),
+        partition_replicas,
+        reassigning: moving.len(),
+        brokers: Vec::new(),
         configs: entries
             .into_iter()
             .map(|entry| {
@@ -133,9 +189,7 @@ fn observed_topic(description: TopicDescription, entries: Vec<ConfigEntry>) -> O
     }
 }
 
-/// Carries out `plan`'s actions in order, stopping at the first failure. A
-/// [`TopicAction::Reassign`] is an intent the brokers cannot carry out yet: skipped, and
-/// already reported by the plan's status.
+/// Carries out `plan`'s actions in order, stopping at the first failure.
 pub async fn apply(plan: &TopicPlan, admin: &AdminClient) -> Result<(), AdminError> {
     let name = &plan.topic_name;
     for action in &plan.actions {
@@ -177,7 +231,19 @@ pub async fn apply(plan: &TopicPlan, admin: &AdminClient) -> Result<(), AdminErr
                 let results: Vec<_> = results.into_iter().map(|(_, r)| r).collect();
                 ("IncrementalAlterConfigs", results)
             }
-            TopicAction::Reassign { .. } => continue,
+            TopicAction::Reassign { targets } => {
+                let moves = targets
+                    .iter()
+                    .map(|(index, target)| {
+                        (TopicPartition::new(name, *index), Some(target.clone()))
+                    })
+                    .collect();
+                let results = admin.alter_partition_reassignments(&moves).await?;
+                (
+                    "AlterPartitionReassignments",
+                    results.into_values().collect(),
+                )
+            }
         };
         if let Some(error) = results.into_iter().find_map(Result::err) {
             return Err(AdminError::Refused {

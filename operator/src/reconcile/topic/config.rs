@@ -94,7 +94,9 @@ mod tests {
     fn live(configs: &[(&str, &str, ConfigSource)]) -> ObservedTopic {
         ObservedTopic {
             id: "id".into(),
-            replication_factors: vec![3, 3, 3],
+            partition_replicas: vec![vec![1, 2, 3]; 3],
+            reassigning: 0,
+            brokers: vec![1, 2, 3],
             configs: configs
                 .iter()
                 .map(|(name, value, source)| {

@@ -9,8 +9,9 @@
 //!   `NotSupported` and a message saying what to do.
 //! - Configs set on the topic become exactly the spec's: changed or hand-made values are set
 //!   back, configs not in the spec are deleted (back to the broker's default).
-//! - A `replicas` change needs partition reassignment, which the brokers lack: it is recorded
-//!   as a [`TopicAction::Reassign`] intent and reported as `ReassignmentPending`.
+//! - A `replicas` change moves partitions through a reassignment ([`replicas`] chooses the
+//!   new replica lists), reported as `Reassigning` until every partition has its target;
+//!   more replicas than the cluster has brokers is refused (`NotEnoughBrokers`).
 //! - A live topic this resource did not create is left alone (`NotOwned`) unless the resource
 //!   asks to adopt it with the annotation [`ADOPT_ANNOTATION`].
 //!
@@ -23,6 +24,7 @@
 
 pub mod admin;
 mod config;
+pub mod replicas;
 
 use std::collections::BTreeMap;
 
@@ -52,10 +54,14 @@ pub mod reason {
     pub const INVALID: &str = "Invalid";
     /// The spec asks for something Kafka cannot do (fewer partitions).
     pub const NOT_SUPPORTED: &str = "NotSupported";
-    /// A replicas change waits for partition reassignment.
-    pub const REASSIGNMENT_PENDING: &str = "ReassignmentPending";
+    /// Partitions are being moved to the spec's replica count.
+    pub const REASSIGNING: &str = "Reassigning";
+    /// The spec asks for more replicas than the cluster has brokers.
+    pub const NOT_ENOUGH_BROKERS: &str = "NotEnoughBrokers";
     /// The live topic exists but was not created by this resource.
     pub const NOT_OWNED: &str = "NotOwned";
+    /// An older Topic resource manages the same live topic.
+    pub const RESOURCE_CONFLICT: &str = "ResourceConflict";
 }
 
 /// Where a live config's value comes from.
@@ -80,8 +86,13 @@ pub struct LiveConfig {
 pub struct ObservedTopic {
     /// The topic id Kafka assigned.
     pub id: String,
-    /// The replication factor of each partition, by partition index.
-    pub replication_factors: Vec<i32>,
+    /// Each partition's replicas, by partition index; for a partition being reassigned,
+    /// the replicas it will have.
+    pub partition_replicas: Vec<Vec<i32>>,
+    /// How many partitions a reassignment is moving now.
+    pub reassigning: usize,
+    /// The cluster's live brokers, which may receive replicas.
+    pub brokers: Vec<i32>,
     /// Every config DescribeConfigs reports, by name.
     pub configs: BTreeMap<String, LiveConfig>,
 }
@@ -89,12 +100,20 @@ pub struct ObservedTopic {
 impl ObservedTopic {
     /// The partition count.
     pub fn partitions(&self) -> i32 {
-        self.replication_factors.len() as i32
+        self.partition_replicas.len() as i32
+    }
+
+    /// The replication factor of each partition, by partition index.
+    pub fn replication_factors(&self) -> Vec<i32> {
+        self.partition_replicas
+            .iter()
+            .map(|replicas| replicas.len() as i32)
+            .collect()
     }
 
     /// The smallest replication factor of any partition: the durability the topic has.
     pub fn replicas(&self) -> i32 {
-        self.replication_factors.iter().copied().min().unwrap_or(0)
+        self.replication_factors().into_iter().min().unwrap_or(0)
     }
 }
 
@@ -114,9 +133,8 @@ pub enum TopicAction {
         set: BTreeMap<String, String>,
         delete: Vec<String>,
     },
-    /// Change every partition's replication factor to `replicas`. An intent only: the
-    /// brokers cannot reassign partitions yet, so nothing executes it.
-    Reassign { replicas: i32 },
+    /// AlterPartitionReassignments: move these partitions (by index) to these replicas.
+    Reassign { targets: BTreeMap<i32, Vec<i32>> },
 }
 
 /// What to do for one `Topic`, and what its status is once it is done.
@@ -163,6 +181,27 @@ pub fn plan(topic: &Topic, observed: Option<&ObservedTopic>, now: &Time) -> Topi
         actions: decision.actions,
         status,
     }
+}
+
+/// Why `topic` may not manage its live topic when another resource of `all` names the same
+/// topic on the same cluster: the oldest (by creation time, then name) keeps it, and the
+/// newer ones are refused, as Strimzi refuses a second KafkaTopic for one topic.
+pub fn conflict(topic: &Topic, all: &[Topic]) -> Option<String> {
+    let name = topic_name(topic);
+    let claim = |t: &Topic| (t.metadata.creation_timestamp.clone(), t.name_any());
+    let older = all
+        .iter()
+        .filter(|other| {
+            other.name_any() != topic.name_any()
+                && other.spec.cluster == topic.spec.cluster
+                && topic_name(other) == name
+        })
+        .filter(|other| claim(other) < claim(topic))
+        .min_by_key(|other| claim(other))?;
+    Some(format!(
+        "topic {name} is managed by the older Topic {}; delete this Topic, or give it another spec.topicName",
+        older.name_any()
+    ))
 }
 
 /// The status of `topic` when a reconcile failed with `reason` and `message` before its
@@ -333,25 +372,12 @@ fn update(topic: &Topic, name: &str, live: &ObservedTopic, ownership: Ownership)
     } else {
         format!("; {}", changes.join("; "))
     };
-    if live.replication_factors.iter().any(|&r| r != spec.replicas) {
-        actions.push(TopicAction::Reassign {
-            replicas: spec.replicas,
-        });
-        let held_back = held_back
-            .map(|value| format!("; {MIN_INSYNC_REPLICAS} {value} waits for it"))
-            .unwrap_or_default();
-        let message = format!(
-            "spec.replicas is {} but partitions of topic {name} have {}: changing the replication factor needs partition reassignment, which the brokers do not support yet, so the topic keeps its replicas{held_back}{what_changed}",
-            spec.replicas,
-            replicas_text(live)
-        );
-        return Decision {
-            actions,
-            ready: false,
-            reason: reason::REASSIGNMENT_PENDING,
-            message,
-            managed: Some(managed),
-        };
+    if let Some(mut decision) = replicas_change(spec.replicas, name, live, &what_changed, held_back)
+    {
+        actions.append(&mut decision.actions);
+        decision.actions = actions;
+        decision.managed = Some(managed);
+        return decision;
     }
     let (reason, message) = match (ownership, changes.is_empty()) {
         (Ownership::Adopting, _) => (
@@ -394,9 +420,64 @@ fn refuse_fewer_partitions(name: &str, live: i32, spec: i32, managed: Managed) -
     }
 }
 
+/// What a replica count different from the spec's needs: nothing while a reassignment
+/// runs (it is reported), a reassignment to start, or a refusal when there are too few
+/// brokers. `None` when every partition has the spec's replicas.
+fn replicas_change(
+    replicas: i32,
+    name: &str,
+    live: &ObservedTopic,
+    what_changed: &str,
+    held_back: Option<String>,
+) -> Option<Decision> {
+    let held_back = held_back
+        .map(|value| format!("; {MIN_INSYNC_REPLICAS} {value} waits for it"))
+        .unwrap_or_default();
+    let progressing = |actions, message| Decision {
+        actions,
+        ready: false,
+        reason: reason::REASSIGNING,
+        message,
+        managed: None,
+    };
+    if live.reassigning > 0 {
+        return Some(progressing(
+            Vec::new(),
+            format!(
+                "moving the replicas of topic {name}: {} of {} partitions are still catching up{held_back}{what_changed}",
+                live.reassigning,
+                live.partitions()
+            ),
+        ));
+    }
+    if live.replication_factors().iter().all(|&r| r == replicas) {
+        return None;
+    }
+    if live.brokers.len() < replicas as usize {
+        return Some(Decision::refuse(
+            reason::NOT_ENOUGH_BROKERS,
+            format!(
+                "spec.replicas is {replicas} but the cluster has {} live broker(s), so topic {name} keeps {}; add brokers or lower spec.replicas{what_changed}",
+                live.brokers.len(),
+                replicas_text(live)
+            ),
+        ));
+    }
+    let targets =
+        replicas::replica_targets(&live.partition_replicas, &live.brokers, replicas as usize);
+    let moved = targets.len();
+    Some(progressing(
+        vec![TopicAction::Reassign { targets }],
+        format!(
+            "started moving {moved} partition(s) of topic {name} from {} to {replicas} replicas{held_back}{what_changed}",
+            replicas_text(live)
+        ),
+    ))
+}
+
 /// The live replication factors in words: `3 replicas`, `2 or 3 replicas`.
 fn replicas_text(live: &ObservedTopic) -> String {
-    let mut factors = live.replication_factors.clone();
+    let mut factors = live.replication_factors();
     factors.sort_unstable();
     factors.dedup();
     let factors: Vec<String> = factors.iter().map(i32::to_string).collect();

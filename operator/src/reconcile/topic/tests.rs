@@ -37,6 +37,7 @@ fn resource(change: impl FnOnce(&mut TopicSpec)) -> Topic {
         partitions: 3,
         replicas: 3,
         config: map(&[("min.insync.replicas", "2")]),
+        deletion_policy: Default::default(),
     };
     change(&mut spec);
     let mut topic = Topic::new("test", spec);
@@ -64,8 +65,8 @@ fn adopt(mut topic: Topic, value: &str) -> Topic {
     topic
 }
 
-/// A live topic with these partitions' replication factors and configs set on it; every
-/// other config Kafka reports comes from the defaults.
+/// A live topic on four brokers with these partitions' replication factors and configs set
+/// on it; every other config Kafka reports comes from the defaults.
 fn live(replication_factors: &[i32], on_topic: &[(&str, &str)]) -> ObservedTopic {
     let mut configs: BTreeMap<String, LiveConfig> = [
         ("cleanup.policy", "delete"),
@@ -90,7 +91,13 @@ fn live(replication_factors: &[i32], on_topic: &[(&str, &str)]) -> ObservedTopic
     }
     ObservedTopic {
         id: LIVE_ID.into(),
-        replication_factors: replication_factors.to_vec(),
+        partition_replicas: replication_factors
+            .iter()
+            .enumerate()
+            .map(|(index, &count)| (0..count).map(|k| (index as i32 + k) % 4 + 1).collect())
+            .collect(),
+        reassigning: 0,
+        brokers: vec![1, 2, 3, 4],
         configs,
     }
 }
@@ -342,39 +349,56 @@ fn actions_run_partitions_first_then_configs_then_reassignment() {
                 set: map(&[("retention.ms", "1000")]),
                 delete: vec![],
             },
-            TopicAction::Reassign { replicas: 2 },
+            TopicAction::Reassign {
+                targets: BTreeMap::from([(0, vec![1, 2]), (1, vec![2, 3]), (2, vec![3, 4])]),
+            },
         ]
     );
 }
 
 #[test]
-fn a_replicas_change_waits_for_reassignment() {
+fn a_replicas_change_starts_a_reassignment_and_reports_it() {
     let topic = owned(resource(|s| s.replicas = 2));
     let plan = plan(&topic, Some(&as_created()), &now());
-    assert_eq!(plan.actions, [TopicAction::Reassign { replicas: 2 }]);
+    assert!(matches!(&plan.actions[..], [TopicAction::Reassign { targets }] if targets.len() == 3));
     assert_ready(
         &plan,
         "False",
-        reason::REASSIGNMENT_PENDING,
-        &[
-            "spec.replicas is 2 but partitions of topic test have 3 replicas",
-            "reassignment",
-        ],
+        reason::REASSIGNING,
+        &["started moving 3 partition(s) of topic test from 3 replicas to 2 replicas"],
     );
     assert_eq!(plan.status.replicas, Some(3), "the live replicas");
+}
+
+#[test]
+fn a_reassignment_in_progress_is_reported_not_restarted() {
+    let mut moving = live(&[2, 2, 2], &[("min.insync.replicas", "2")]);
+    moving.reassigning = 1;
+    let topic = owned(resource(|s| s.replicas = 2));
+    let in_progress = plan(&topic, Some(&moving), &now());
+    assert!(in_progress.actions.is_empty());
+    assert_ready(
+        &in_progress,
+        "False",
+        reason::REASSIGNING,
+        &["1 of 3 partitions are still catching up"],
+    );
+    moving.reassigning = 0;
+    let done = plan(&topic, Some(&moving), &now());
+    assert_ready(&done, "True", reason::UP_TO_DATE, &["2 replicas"]);
 }
 
 #[test]
 fn uneven_replicas_are_reassigned_too() {
     let uneven = live(&[3, 2, 3], &[("min.insync.replicas", "2")]);
     let plan = plan(&owned(resource(|_| {})), Some(&uneven), &now());
-    assert_eq!(plan.actions, [TopicAction::Reassign { replicas: 3 }]);
-    assert_ready(
-        &plan,
-        "False",
-        reason::REASSIGNMENT_PENDING,
-        &["2 or 3 replicas"],
+    assert_eq!(
+        plan.actions,
+        [TopicAction::Reassign {
+            targets: BTreeMap::from([(1, vec![2, 3, 4])]),
+        }]
     );
+    assert_ready(&plan, "False", reason::REASSIGNING, &["2 or 3 replicas"]);
     assert_eq!(plan.status.replicas, Some(2), "the smallest");
 }
 
@@ -385,12 +409,36 @@ fn min_insync_replicas_above_the_live_replicas_waits_for_the_reassignment() {
         s.config.insert("min.insync.replicas".into(), "4".into());
     }));
     let plan = plan(&topic, Some(&as_created()), &now());
-    assert_eq!(plan.actions, [TopicAction::Reassign { replicas: 4 }]);
+    assert!(matches!(&plan.actions[..], [TopicAction::Reassign { .. }]));
     assert_ready(
         &plan,
         "False",
-        reason::REASSIGNMENT_PENDING,
+        reason::REASSIGNING,
         &["min.insync.replicas 4 waits for it"],
+    );
+}
+
+#[test]
+fn more_replicas_than_brokers_are_refused_and_the_rest_applied() {
+    let mut three_brokers = as_created();
+    three_brokers.brokers = vec![1, 2, 3];
+    let topic = owned(resource(|s| {
+        s.replicas = 4;
+        s.config.insert("retention.ms".into(), "1000".into());
+    }));
+    let plan = plan(&topic, Some(&three_brokers), &now());
+    assert!(matches!(
+        &plan.actions[..],
+        [TopicAction::AlterConfigs { .. }]
+    ));
+    assert_ready(
+        &plan,
+        "False",
+        reason::NOT_ENOUGH_BROKERS,
+        &[
+            "spec.replicas is 4 but the cluster has 3 live broker(s)",
+            "keeps 3 replicas",
+        ],
     );
 }
 
