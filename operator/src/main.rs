@@ -23,7 +23,8 @@ enum Command {
     Up {
         /// A manifest file, or a directory of `.yaml` files: one KafkaCluster, and any
         /// Topics and KsqlStreams (several documents per file, separated by `---`).
-        #[arg(short = 'f', long = "file", default_value = "examples")]
+        /// `-f examples` also declares the seed's `test` topic and `payments` stream.
+        #[arg(short = 'f', long = "file", default_value = "examples/cluster.yaml")]
         file: PathBuf,
         /// Where every node keeps its data, properties and log; reused by the next `up`.
         #[arg(long, default_value = "potok-data")]
