@@ -185,6 +185,65 @@ def test_replicas_move_down_and_back_without_losing_a_record(up):
     print(f"replicas 3 -> 2 live in {down:.1f}s, 2 -> 3 in {back:.1f}s; {len(acked)} records, {len(errors)} errors")
 
 
+def restarts_in_order(output):
+    """The roll's lines, in the order printed: (broker, "restarted"|"back")."""
+    events = []
+    for line in output:
+        for word, event in (("restarted for its new config", "restarted"), ("back in sync", "back")):
+            if line.startswith("potok-broker-") and word in line:
+                events.append((line.split(":")[0], event))
+    return events
+
+
+def test_a_broker_config_change_rolls_the_brokers_one_at_a_time(up):
+    run("kafka-topics", "--bootstrap-server", BOOTSTRAP, "--create", "--topic", "rolled", "--partitions", "3",
+        "--replication-factor", "3", "--config", "min.insync.replicas=2")
+    stop, acked, errors = threading.Event(), [], []
+    producer = threading.Thread(target=produce_continuously, args=(BOOTSTRAP, "rolled", stop, acked, errors))
+    producer.start()
+    try:
+        wait_until(lambda: len(acked) > 1000, message="records are acknowledged")
+        started = time.time()
+        cluster = (ROOT / "examples" / "cluster.yaml").read_text()
+        up.write("cluster.yaml", cluster.replace('num.partitions: "3"', 'num.partitions: "4"'))
+        wait_until(lambda: up.printed("kafkacluster/potok: the cluster matches its spec"), timeout=240,
+                   message="every broker restarted")
+        rolled = time.time() - started
+        before = len(acked)
+        wait_until(lambda: len(acked) > before + 1000, message="production goes on after the roll")
+    finally:
+        stop.set()
+        producer.join(90)
+    events = restarts_in_order(up.output)
+    brokers = [broker for broker, event in events if event == "restarted"]
+    assert sorted(brokers) == ["potok-broker-0", "potok-broker-1", "potok-broker-2"], events
+    for i in range(0, len(events), 2):
+        assert events[i][1] == "restarted" and events[i + 1] == (events[i][0], "back"), \
+            f"each broker is back in sync before the next restarts: {events}"
+    assert not errors, f"acks=all writes failed during the roll: {errors[:3]}"
+    assert_every_acknowledged_record_once_in_order(BOOTSTRAP, "rolled", 3, acked)
+    properties = (up.data_dir / "potok-broker-1.properties").read_text()
+    assert "num.partitions=4" in properties
+    print(f"rolled 3 brokers in {rolled:.1f}s under acks=all production; {len(acked)} records")
+
+
+def test_a_broker_is_added_and_a_removed_one_is_drained_first(up):
+    cluster = (ROOT / "examples" / "cluster.yaml").read_text().replace('num.partitions: "3"', 'num.partitions: "4"')
+    up.write("cluster.yaml", cluster.replace("brokers:\n    replicas: 3", "brokers:\n    replicas: 4"))
+    wait_until(lambda: up.printed("potok-broker-3: started, a new broker"), timeout=60, message="broker 4 starts")
+    run("kafka-topics", "--bootstrap-server", BOOTSTRAP, "--create", "--topic", "spread", "--partitions", "4",
+        "--replication-factor", "3")
+    rows = partition_rows(run("kafka-topics", "--bootstrap-server", BOOTSTRAP, "--describe", "--topic", "spread"))
+    assert any("4" in replicas.split(",") for _, replicas, _ in rows.values()), rows
+
+    up.write("cluster.yaml", cluster)
+    wait_until(lambda: up.printed("potok-broker-3: stopped and removed"), timeout=120,
+               message="broker 4 is drained and stopped")
+    assert up.printed("potok-broker-3: draining: moving")
+    rows = partition_rows(run("kafka-topics", "--bootstrap-server", BOOTSTRAP, "--describe", "--topic", "spread"))
+    assert all("4" not in replicas.split(",") and len(isr) == 3 for _, replicas, isr in rows.values()), rows
+
+
 def test_a_config_changed_by_hand_drifts_back(up):
     run("kafka-configs", "--bootstrap-server", BOOTSTRAP, "--alter", "--entity-type", "topics",
         "--entity-name", "test", "--add-config", "retention.ms=1000")

@@ -17,8 +17,10 @@ use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 use potok_client::{AdminClient, Backoff};
 
+use super::cluster_changes::RunningCluster;
+use super::plan::ClusterPlan;
 use super::store::{admit, Admission, Store, Stored};
-use crate::manifest::Manifests;
+use crate::manifest::{KafkaCluster, Manifests};
 use crate::reconcile::condition::reason as common;
 use crate::reconcile::ksql_stream::rest::{self as ksql_rest, KsqlClient};
 use crate::reconcile::topic::{self, admin as topic_admin};
@@ -48,6 +50,8 @@ pub struct ControlLoop {
     pub clients: Clients,
     /// How often every resource is reconciled even when nothing changed.
     pub resync: Duration,
+    /// The nodes as they run, changed as the KafkaCluster is edited.
+    pub cluster: RunningCluster,
 }
 
 /// When to reconcile one resource next.
@@ -82,12 +86,13 @@ enum Next {
 
 impl ControlLoop {
     /// Runs until `stop` completes.
-    pub async fn run(self, stop: impl Future<Output = ()>) {
+    /// Runs until `stop` completes; returns the cluster's nodes as they run then.
+    pub async fn run(mut self, stop: impl Future<Output = ()>) -> ClusterPlan {
         tokio::pin!(stop);
         let mut topics: BTreeMap<String, Schedule> = BTreeMap::new();
         let mut streams: BTreeMap<String, Schedule> = BTreeMap::new();
         let mut last_error: Option<String> = None;
-        let mut cluster_spec = None;
+        let mut changing_cluster = false;
         loop {
             match Manifests::load(&self.manifests) {
                 Ok(manifests) => {
@@ -97,7 +102,9 @@ impl ControlLoop {
                             self.manifests.display()
                         );
                     }
-                    self.note_cluster_changes(&manifests, &mut cluster_spec);
+                    changing_cluster = self
+                        .change_cluster(&manifests.cluster, changing_cluster)
+                        .await;
                     self.sync(&manifests.topics, &mut topics).await;
                     self.sync(&manifests.streams, &mut streams).await;
                 }
@@ -110,31 +117,34 @@ impl ControlLoop {
                 }
             }
             tokio::select! {
-                _ = &mut stop => return,
+                _ = &mut stop => return self.cluster.plan().clone(),
                 _ = tokio::time::sleep(POLL_INTERVAL) => {}
             }
         }
     }
 
-    /// A KafkaCluster edited while `up` runs: the local runtime applies node changes only
-    /// when it starts, and says so.
-    fn note_cluster_changes(
-        &self,
-        manifests: &Manifests,
-        running: &mut Option<crate::resources::KafkaClusterSpec>,
-    ) {
-        let spec = &manifests.cluster.spec;
-        match running {
-            None => *running = Some(spec.clone()),
-            Some(previous) if previous != spec => {
+    /// One step of a KafkaCluster change; returns whether one is under way. When one
+    /// ends, the stored cluster's status is brought up to date.
+    async fn change_cluster(&mut self, desired: &KafkaCluster, was_changing: bool) -> bool {
+        let changing = match self.cluster.step(desired, &self.clients.admin).await {
+            Ok(changing) => changing,
+            Err(error) => {
                 println!(
-                    "kafkacluster/{}: the spec changed; restart `potok-operator up` to run the new node set",
-                    manifests.cluster.name_any()
+                    "kafkacluster/{}: {error:#}; trying again",
+                    desired.name_any()
                 );
-                *running = Some(spec.clone());
+                true
             }
-            Some(_) => {}
+        };
+        if was_changing && !changing {
+            println!(
+                "kafkacluster/{}: the cluster matches its spec",
+                desired.name_any()
+            );
+            let plan = self.cluster.plan();
+            super::record_cluster(&self.store, desired, plan, Some(&self.clients.admin)).await;
         }
+        changing
     }
 
     /// Brings the stored resources of kind `K` in line with `applied`, reconciling those

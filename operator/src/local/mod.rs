@@ -10,6 +10,7 @@
 //! still finds a quorum, then coordinators. Data stays in the data directory and the next
 //! `up` uses it again.
 
+mod cluster_changes;
 mod control;
 pub mod get;
 mod plan;
@@ -26,6 +27,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use potok_client::{AdminClient, ClusterConfig};
 
+use cluster_changes::RunningCluster;
 use control::{Clients, ControlLoop};
 use plan::{ClusterPlan, NodePlan};
 pub use process::Binaries;
@@ -83,6 +85,7 @@ pub async fn up(options: UpOptions) -> anyhow::Result<()> {
         STABLE_UPTIME,
     );
     let mut supervisor = Supervisor::new(options.binaries, restarts);
+    let (node_commands, commands) = tokio::sync::mpsc::channel(4);
     for node in plan.coordinators.iter().chain(&plan.brokers) {
         supervisor.start(node)?;
     }
@@ -128,16 +131,20 @@ pub async fn up(options: UpOptions) -> anyhow::Result<()> {
             cluster: plan.name.clone(),
         },
         resync: options.resync,
+        cluster: RunningCluster::new(plan.clone(), data_dir.clone(), node_commands),
     };
     let (stop_control, control_stopped) = tokio::sync::oneshot::channel::<()>();
     let control = tokio::spawn(control.run(async {
         let _ = control_stopped.await;
     }));
-    supervisor.supervise_until(shutdown_signal()).await;
+    supervisor
+        .supervise_until(shutdown_signal(), commands)
+        .await;
     let _ = stop_control.send(());
-    let _ = control.await;
+    let plan = control.await.unwrap_or(plan);
     println!("Stopping cluster {}...", plan.name);
     supervisor.stop_all().await;
+    let cluster = Manifests::load(&options.manifests).map_or(cluster, |m| m.cluster);
     record_cluster(&store, &cluster, &plan, None).await;
     println!("Stopped.");
     Ok(())
@@ -145,7 +152,7 @@ pub async fn up(options: UpOptions) -> anyhow::Result<()> {
 
 /// Stores the cluster with its status for `get kafkaclusters`: ready, with its id, when
 /// `admin` reaches it; stopped otherwise.
-async fn record_cluster(
+pub(crate) async fn record_cluster(
     store: &Store,
     cluster: &KafkaCluster,
     plan: &ClusterPlan,

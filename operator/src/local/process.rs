@@ -14,6 +14,7 @@ use anyhow::Context;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use tokio::process::{Child, Command};
+use tokio::sync::{mpsc, oneshot};
 
 use super::plan::{NodePlan, Role};
 use super::restart::RestartPolicy;
@@ -42,6 +43,8 @@ enum NodeState {
     Waiting {
         restart_at: Instant,
     },
+    /// Stopped on purpose, for a restart or for good.
+    Stopped,
 }
 
 /// The programs nodes run.
@@ -49,6 +52,27 @@ enum NodeState {
 pub struct Binaries {
     pub broker: PathBuf,
     pub ksql: PathBuf,
+}
+
+/// A change to the node set, asked of the supervisor while it runs; answered once the
+/// node's process is started (or stopped).
+pub enum NodeCommand {
+    /// Stops the node (SIGTERM, then SIGKILL if it hangs) and starts it with `node`'s
+    /// properties, which the caller has written.
+    Restart {
+        node: NodePlan,
+        done: oneshot::Sender<anyhow::Result<()>>,
+    },
+    /// Starts a node that was not running.
+    Start {
+        node: NodePlan,
+        done: oneshot::Sender<anyhow::Result<()>>,
+    },
+    /// Stops the node for good.
+    Remove {
+        name: String,
+        done: oneshot::Sender<anyhow::Result<()>>,
+    },
 }
 
 pub struct Supervisor {
@@ -115,20 +139,64 @@ impl Supervisor {
         Ok(())
     }
 
-    /// Restarts nodes that exit, each after its own growing pause, until `stop` resolves.
-    /// A node that keeps failing is reported each time and retried ever more slowly; the
-    /// others keep running.
-    pub async fn supervise_until(&mut self, stop: impl Future<Output = ()>) {
+    /// Restarts nodes that exit, each after its own growing pause, and carries out
+    /// `commands`, until `stop` resolves. A node that keeps failing is reported each time and
+    /// retried ever more slowly; the others keep running.
+    pub async fn supervise_until(
+        &mut self,
+        stop: impl Future<Output = ()>,
+        mut commands: mpsc::Receiver<NodeCommand>,
+    ) {
         tokio::pin!(stop);
         loop {
             tokio::select! {
                 () = &mut stop => return,
+                Some(command) = commands.recv() => self.carry_out(command).await,
                 () = tokio::time::sleep(CHECK_INTERVAL) => {}
             }
             for supervised in &mut self.nodes {
                 supervised.check(&self.binaries, Instant::now());
             }
         }
+    }
+
+    async fn carry_out(&mut self, command: NodeCommand) {
+        match command {
+            NodeCommand::Restart { node, done } => {
+                let _ = done.send(self.restart(node).await);
+            }
+            NodeCommand::Start { node, done } => {
+                let _ = done.send(self.start(&node));
+            }
+            NodeCommand::Remove { name, done } => {
+                let outcome = match self.nodes.iter().position(|s| s.node.name == name) {
+                    Some(index) => {
+                        let mut removed = self.nodes.remove(index);
+                        removed.stop().await;
+                        Ok(())
+                    }
+                    None => Err(anyhow::anyhow!("{name} is not a node of this cluster")),
+                };
+                let _ = done.send(outcome);
+            }
+        }
+    }
+
+    /// Stops `node`'s process and starts it again as `node` now says.
+    async fn restart(&mut self, node: NodePlan) -> anyhow::Result<()> {
+        let supervised = self
+            .nodes
+            .iter_mut()
+            .find(|s| s.node.name == node.name)
+            .ok_or_else(|| anyhow::anyhow!("{} is not a node of this cluster", node.name))?;
+        supervised.stop().await;
+        let child = spawn(&self.binaries, &node)?;
+        supervised.node = node;
+        supervised.state = NodeState::Running {
+            child,
+            started: Instant::now(),
+        };
+        Ok(())
     }
 
     /// Stops the ksql server, brokers, then coordinators: each group is sent SIGTERM
@@ -152,6 +220,17 @@ impl Supervisor {
 }
 
 impl Supervised {
+    /// SIGTERM, then SIGKILL if it hangs; a node waiting to restart just stays stopped.
+    async fn stop(&mut self) {
+        if let NodeState::Running { child, .. } = &mut self.state {
+            if let Some(pid) = child.id() {
+                let _ = kill(Pid::from_raw(pid as i32), Signal::SIGTERM);
+            }
+            wait_or_kill(&self.node, child).await;
+        }
+        self.state = NodeState::Stopped;
+    }
+
     /// Notices that the node exited (saying which, how and why, and when it starts again)
     /// or starts it again when its pause is over.
     fn check(&mut self, binaries: &Binaries, now: Instant) {
@@ -189,7 +268,7 @@ impl Supervised {
                     }
                 }
             }
-            NodeState::Waiting { .. } => {}
+            NodeState::Waiting { .. } | NodeState::Stopped => {}
         }
     }
 

@@ -8,7 +8,10 @@
 //!   only when a condition's status does).
 //! - [`topic`]: what to do with a live Kafka topic for a `Topic` resource.
 //! - [`ksql_stream`]: which statements to run on the ksql server for a `KsqlStream` resource.
+//! - [`roll`]: when a broker of a running cluster may restart, and where a removed broker's
+//!   replicas go.
 
 pub mod condition;
 pub mod ksql_stream;
+pub mod roll;
 pub mod topic;
