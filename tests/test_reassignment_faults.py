@@ -98,6 +98,9 @@ def test_a_move_survives_the_death_of_its_new_replica_and_of_the_removed_leader(
     assert still_in_progress(cluster, tmp_path, [2, 3, 4]), "broker 4 is down and cannot catch up"
     leader, listed, _ = replicas(cluster)
     assert (leader, set(listed.split(","))) == (1, {"1", "2", "3", "4"})
+    described = run("kafka-topics", "--bootstrap-server", cluster.bootstrap, "--describe", "--topic", TOPIC).stdout
+    assert "\tAdding Replicas: 4\tRemoving Replicas: 1\t" in described, described
+    assert "ReplicationFactor: 3\t" in described
 
     before = len(acked)
     cluster.brokers[1].kill()

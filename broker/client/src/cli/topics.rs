@@ -10,9 +10,9 @@ use super::topic_filter;
 use super::{parse_args, run, CommandError, Failure};
 use crate::admin::{
     AdminClient, ConfigEntry, ConfigResource, NewPartitions, NewTopic, PartitionInfo,
-    TopicDescription,
+    PartitionReassignment, TopicDescription,
 };
-use crate::cluster::ClusterConfig;
+use crate::cluster::{ClusterConfig, TopicPartition};
 use crate::topic_id;
 
 /// Create, delete, describe, or change a topic.
@@ -408,6 +408,20 @@ async fn describe(admin: &AdminClient, args: &TopicsArgs) -> Result<(), CommandE
         .iter()
         .map(|b| b.id)
         .collect();
+    let partitions: Vec<TopicPartition> = descriptions
+        .iter()
+        .filter_map(|(name, d)| Some((name, d.as_ref().ok()?)))
+        .flat_map(|(name, d)| {
+            d.partitions
+                .iter()
+                .map(|p| TopicPartition::new(name.as_str(), p.partition))
+        })
+        .collect();
+    // As Kafka's tool: a broker that cannot list reassignments describes without them.
+    let moving = admin
+        .list_partition_reassignments(Some(&partitions))
+        .await
+        .unwrap_or_default();
     let options = DescribeOptions::from(args);
     let mut configs_by_topic: BTreeMap<String, Vec<ConfigEntry>> = BTreeMap::new();
     for (resource, result) in configs {
@@ -416,7 +430,7 @@ async fn describe(admin: &AdminClient, args: &TopicsArgs) -> Result<(), CommandE
     for (name, description) in descriptions {
         let description = description?;
         let entries = configs_by_topic.remove(&name).unwrap_or_default();
-        for line in describe_lines(&description, &entries, &live_brokers, &options) {
+        for line in describe_lines(&description, &entries, &live_brokers, &moving, &options) {
             println!("{line}");
         }
     }
@@ -456,13 +470,18 @@ fn describe_lines(
     topic: &TopicDescription,
     configs: &[ConfigEntry],
     live_brokers: &BTreeSet<i32>,
+    moving: &BTreeMap<TopicPartition, PartitionReassignment>,
     options: &DescribeOptions,
 ) -> Vec<String> {
     let mut lines = Vec::new();
     let has_non_default = configs.iter().any(|c| !c.is_default());
+    let reassignment =
+        |p: &PartitionInfo| moving.get(&TopicPartition::new(topic.name.as_str(), p.partition));
     if !options.any_report() && (!options.with_overrides || has_non_default) {
         if let Some(first) = topic.partitions.first() {
-            lines.push(topic_line(topic, first.replicas.len(), configs));
+            // Kafka counts a partition being moved by the replicas it is not adding.
+            let adding = reassignment(first).map_or(0, |r| r.adding_replicas.len());
+            lines.push(topic_line(topic, first.replicas.len() - adding, configs));
         }
     }
     if options.with_overrides {
@@ -485,7 +504,11 @@ fn describe_lines(
             || (options.under_min_isr && under_min_isr)
             || (options.at_min_isr && at_min_isr);
         if print {
-            lines.push(partition_line(&topic.name, partition));
+            lines.push(partition_line(
+                &topic.name,
+                partition,
+                reassignment(partition),
+            ));
         }
     }
     lines
@@ -520,12 +543,24 @@ fn topic_line(
 }
 
 /// `\tTopic: t\tPartition: 0\tLeader: 1\tReplicas: 1,2\tIsr: 1,2\tElr: \tLastKnownElr: `;
-/// `N/A` for ELR lists the broker did not report, `none` for a missing leader.
-fn partition_line(topic: &str, p: &PartitionInfo) -> String {
+/// `N/A` for ELR lists the broker did not report, `none` for a missing leader, and the
+/// adding and removing replicas after the ISR while the partition is being moved.
+fn partition_line(
+    topic: &str,
+    p: &PartitionInfo,
+    moving: Option<&PartitionReassignment>,
+) -> String {
     let join = |ids: &[i32]| ids.iter().map(i32::to_string).collect::<Vec<_>>().join(",");
     let optional = |ids: &Option<Vec<i32>>| ids.as_deref().map_or_else(|| "N/A".to_owned(), join);
+    let moves = moving.map_or_else(String::new, |r| {
+        format!(
+            "\tAdding Replicas: {}\tRemoving Replicas: {}",
+            join(&r.adding_replicas),
+            join(&r.removing_replicas)
+        )
+    });
     format!(
-        "\tTopic: {topic}\tPartition: {}\tLeader: {}\tReplicas: {}\tIsr: {}\tElr: {}\tLastKnownElr: {}",
+        "\tTopic: {topic}\tPartition: {}\tLeader: {}\tReplicas: {}\tIsr: {}{moves}\tElr: {}\tLastKnownElr: {}",
         p.partition,
         p.leader.map_or_else(|| "none".to_owned(), |l| l.to_string()),
         join(&p.replicas),
@@ -659,6 +694,7 @@ mod tests {
             &description(),
             &configs,
             &BTreeSet::from([1, 2]),
+            &BTreeMap::new(),
             &DescribeOptions::default(),
         );
         assert_eq!(
@@ -672,12 +708,42 @@ mod tests {
     }
 
     #[test]
+    fn a_partition_being_moved_shows_its_adding_and_removing_replicas() {
+        let moving = BTreeMap::from([(
+            TopicPartition::new("test", 0),
+            PartitionReassignment {
+                replicas: vec![3, 2, 1],
+                adding_replicas: vec![3],
+                removing_replicas: vec![1],
+            },
+        )]);
+        let mut topic = description();
+        topic.partitions[0].replicas = vec![3, 2, 1];
+        let lines = describe_lines(
+            &topic,
+            &[],
+            &BTreeSet::from([1, 2, 3]),
+            &moving,
+            &DescribeOptions::default(),
+        );
+        assert!(
+            lines[0].contains("\tReplicationFactor: 2\t"),
+            "{}",
+            lines[0]
+        );
+        assert_eq!(
+            lines[1],
+            "\tTopic: test\tPartition: 0\tLeader: 1\tReplicas: 3,2,1\tIsr: 1,2\tAdding Replicas: 3\tRemoving Replicas: 1\tElr: \tLastKnownElr: "
+        );
+    }
+
+    #[test]
     fn partition_line_marks_missing_leader_and_unknown_elr() {
         let mut p = partition(3, None, vec![1], vec![]);
         p.elr = None;
         p.last_known_elr = None;
         assert_eq!(
-            partition_line("t", &p),
+            partition_line("t", &p, None),
             "\tTopic: t\tPartition: 3\tLeader: none\tReplicas: 1\tIsr: \tElr: N/A\tLastKnownElr: N/A"
         );
     }
@@ -693,24 +759,50 @@ mod tests {
             under_replicated: true,
             ..DescribeOptions::default()
         };
-        let lines = describe_lines(&description(), &configs, &BTreeSet::from([1, 2]), &under);
+        let lines = describe_lines(
+            &description(),
+            &configs,
+            &BTreeSet::from([1, 2]),
+            &BTreeMap::new(),
+            &under,
+        );
         assert_eq!(lines.len(), 1);
         assert!(lines[0].contains("Partition: 1"));
         let unavailable = DescribeOptions {
             unavailable: true,
             ..DescribeOptions::default()
         };
-        let lines = describe_lines(&description(), &configs, &BTreeSet::from([1]), &unavailable);
+        let lines = describe_lines(
+            &description(),
+            &configs,
+            &BTreeSet::from([1]),
+            &BTreeMap::new(),
+            &unavailable,
+        );
         assert!(lines[0].contains("Partition: 1"));
         let overrides = DescribeOptions {
             with_overrides: true,
             ..DescribeOptions::default()
         };
         assert_eq!(
-            describe_lines(&description(), &configs, &BTreeSet::new(), &overrides).len(),
+            describe_lines(
+                &description(),
+                &configs,
+                &BTreeSet::new(),
+                &BTreeMap::new(),
+                &overrides
+            )
+            .len(),
             1
         );
         let defaults = vec![entry("retention.ms", "1", ConfigSource::DefaultConfig)];
-        assert!(describe_lines(&description(), &defaults, &BTreeSet::new(), &overrides).is_empty());
+        assert!(describe_lines(
+            &description(),
+            &defaults,
+            &BTreeSet::new(),
+            &BTreeMap::new(),
+            &overrides
+        )
+        .is_empty());
     }
 }
