@@ -595,3 +595,21 @@ fn a_failed_reconcile_reports_the_error_and_keeps_the_last_seen_topic() {
     assert_eq!(status.partitions, Some(3));
     assert_eq!(status.topic_id.as_deref(), Some(LIVE_ID));
 }
+
+#[test]
+fn the_newer_of_two_topics_for_one_topic_is_in_conflict() {
+    let at = |seconds: i64| Some(Time(Timestamp::from_second(seconds).unwrap()));
+    let mut older = resource(|_| {});
+    older.metadata.creation_timestamp = at(100);
+    let mut newer = resource(|s| s.topic_name = Some("test".into()));
+    newer.metadata.name = Some("test-again".into());
+    newer.metadata.creation_timestamp = at(200);
+    let mut elsewhere = newer.clone();
+    elsewhere.metadata.name = Some("elsewhere".into());
+    elsewhere.spec.cluster = "other".into();
+    let all = [older.clone(), newer.clone(), elsewhere.clone()];
+    assert_eq!(conflict(&older, &all), None);
+    let message = conflict(&newer, &all).unwrap();
+    assert!(message.contains("managed by the older Topic test"), "{message}");
+    assert_eq!(conflict(&elsewhere, &all), None, "another cluster's topic");
+}
