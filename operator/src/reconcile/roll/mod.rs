@@ -140,6 +140,39 @@ mod tests {
         }
     }
 
+    /// Over every partition of up to four replicas, every ISR and every min.insync.replicas:
+    /// a restart the rule allows never takes a writable partition below min.insync.replicas,
+    /// and the rule refuses only restarts that would.
+    #[test]
+    fn the_rule_allows_exactly_the_restarts_that_keep_writes_going() {
+        for rf in 1..=4usize {
+            let replicas: Vec<i32> = (1..=rf as i32).collect();
+            for mask in 0..(1u32 << rf) {
+                let isr: Vec<i32> = replicas
+                    .iter()
+                    .copied()
+                    .filter(|id| mask & (1 << (id - 1)) != 0)
+                    .collect();
+                for min_isr in 1..=4usize {
+                    let state = [partition(&replicas, &isr, min_isr)];
+                    let allowed = roll_blockers(1, &state).is_empty();
+                    let isr_after = isr.iter().filter(|id| **id != 1).count();
+                    let writable_before = isr.len() >= min_isr;
+                    let could_ever_survive = rf > min_isr;
+                    let hurts = isr.contains(&1) && could_ever_survive && isr_after < min_isr;
+                    assert_eq!(
+                        allowed,
+                        !hurts,
+                        "rf {rf}, isr {isr:?}, min.insync.replicas {min_isr}"
+                    );
+                    if allowed && writable_before && could_ever_survive {
+                        assert!(isr_after >= min_isr || !isr.contains(&1));
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn every_blocking_partition_is_named() {
         let partitions = [
