@@ -3,8 +3,10 @@ coordinators (ids 101-103) and three brokers (ids 1-3), each a potok-broker proc
 loopback ports with its own data directory and log file. Nodes can be killed (-9),
 stopped (SIGTERM) and restarted with their data."""
 
+import contextlib
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -138,6 +140,21 @@ class Cluster:
         return "\n".join(
             f"===== node {n.node_id} =====\n{n.log_text()[-15000:]}" for n in self.nodes.values()
         )
+
+
+@contextlib.contextmanager
+def running_cluster(request, prefix: str, **options):
+    """A started `Cluster(**options)` in a temporary directory, stopped afterwards; its
+    nodes' logs are printed when the test using it failed."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        instance = Cluster(Path(tmp), **options)
+        try:
+            instance.start()
+            yield instance
+        finally:
+            instance.stop()
+        if getattr(request.node, "rep_call", None) and request.node.rep_call.failed:
+            print(instance.logs())
 
 
 def wait_until(what: str, condition, timeout: float = 30.0, interval: float = 0.2):

@@ -14,22 +14,15 @@ import pytest
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from cluster import (Cluster, Node, assert_every_acknowledged_record_once_in_order,
-                     produce_continuously, wait_until)
+from cluster import (Node, assert_every_acknowledged_record_once_in_order, produce_continuously,
+                     running_cluster, wait_until)
 from conftest import partition_rows, tool
 
 
 @pytest.fixture
 def cluster(request):
-    with tempfile.TemporaryDirectory(prefix="potok-cluster-") as tmp:
-        instance = Cluster(Path(tmp))
-        try:
-            instance.start()
-            yield instance
-        finally:
-            instance.stop()
-        if getattr(request.node, "rep_call", None) and request.node.rep_call.failed:
-            print(instance.logs())
+    with running_cluster(request, "potok-cluster-") as instance:
+        yield instance
 
 
 def run(*args, check=True):

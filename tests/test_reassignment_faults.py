@@ -6,15 +6,13 @@ every acknowledged record is stored once and in order."""
 
 import json
 import subprocess
-import tempfile
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
-from cluster import (Cluster, assert_every_acknowledged_record_once_in_order,
-                     produce_continuously, wait_until)
+from cluster import (assert_every_acknowledged_record_once_in_order, produce_continuously,
+                     running_cluster, wait_until)
 from conftest import partition_rows, tool
 
 TOPIC = "moving"
@@ -22,15 +20,8 @@ TOPIC = "moving"
 
 @pytest.fixture
 def cluster(request):
-    with tempfile.TemporaryDirectory(prefix="potok-reassign-") as tmp:
-        instance = Cluster(Path(tmp), broker_ids=(1, 2, 3, 4))
-        try:
-            instance.start()
-            yield instance
-        finally:
-            instance.stop()
-        if getattr(request.node, "rep_call", None) and request.node.rep_call.failed:
-            print(instance.logs())
+    with running_cluster(request, "potok-reassign-", broker_ids=(1, 2, 3, 4)) as instance:
+        yield instance
 
 
 def run(*args, check=True):

@@ -5,7 +5,7 @@
 
 use std::fs::File;
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -14,7 +14,7 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct Broker {
     pub bootstrap: String,
-    process: Child,
+    _server: Server,
     _data: tempfile::TempDir,
 }
 
@@ -35,9 +35,41 @@ impl Broker {
                 format!("127.0.0.1:{metrics_port}"),
             ),
         ];
-        let log = File::create(data.path().join("broker.log")).unwrap();
-        let mut command = Command::new(&binary);
-        command.arg(root.join("config/server.properties"));
+        let server = Server::start(
+            &binary,
+            &root.join("config/server.properties"),
+            &overrides,
+            &data.path().join("broker.log"),
+            format!("127.0.0.1:{port}"),
+            START_TIMEOUT,
+        );
+        Broker {
+            bootstrap: server.address.clone(),
+            _server: server,
+            _data: data,
+        }
+    }
+}
+
+/// A server process started with `--override`s and waited for until it listens; killed
+/// when dropped.
+pub struct Server {
+    pub address: String,
+    process: Child,
+}
+
+impl Server {
+    pub fn start(
+        binary: &Path,
+        properties: &Path,
+        overrides: &[(&str, String)],
+        log: &Path,
+        address: String,
+        timeout: Duration,
+    ) -> Server {
+        let log = File::create(log).unwrap();
+        let mut command = Command::new(binary);
+        command.arg(properties);
         for (key, value) in overrides {
             command.arg("--override").arg(format!("{key}={value}"));
         }
@@ -47,31 +79,21 @@ impl Broker {
             .stdin(Stdio::null())
             .spawn()
             .unwrap();
-        let mut broker = Broker {
-            bootstrap: format!("127.0.0.1:{port}"),
-            process,
-            _data: data,
-        };
-        broker.wait_until_listening();
-        broker
-    }
-
-    fn wait_until_listening(&mut self) {
-        let deadline = Instant::now() + START_TIMEOUT;
-        while TcpStream::connect(&self.bootstrap).is_err() {
-            if let Some(exit) = self.process.try_wait().unwrap() {
-                panic!("potok-broker exited before listening: {exit}");
+        let mut server = Server { address, process };
+        let deadline = Instant::now() + timeout;
+        let name = binary.file_name().unwrap().to_string_lossy().into_owned();
+        while TcpStream::connect(&server.address).is_err() {
+            if let Some(exit) = server.process.try_wait().unwrap() {
+                panic!("{name} exited before listening: {exit}");
             }
-            assert!(
-                Instant::now() < deadline,
-                "potok-broker did not listen in time"
-            );
+            assert!(Instant::now() < deadline, "{name} did not listen in time");
             std::thread::sleep(Duration::from_millis(50));
         }
+        server
     }
 }
 
-impl Drop for Broker {
+impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.process.kill();
         let _ = self.process.wait();
