@@ -120,10 +120,19 @@ impl PartitionImage {
     pub fn target_replicas(&self) -> Vec<i32> {
         without(&self.replicas, &self.removing_replicas)
     }
+
+    /// Those of `replicas`, in their order, that are in sync.
+    pub fn in_sync_among(&self, replicas: &[i32]) -> Vec<i32> {
+        replicas
+            .iter()
+            .copied()
+            .filter(|id| self.isr.contains(id))
+            .collect()
+    }
 }
 
 /// `list` in its order, less the ids in `removed`.
-fn without(list: &[i32], removed: &[i32]) -> Vec<i32> {
+pub(crate) fn without(list: &[i32], removed: &[i32]) -> Vec<i32> {
     list.iter()
         .copied()
         .filter(|id| !removed.contains(id))

@@ -14,7 +14,7 @@ use kafka_protocol::ResponseError;
 
 use super::commands::unknown_topic;
 use super::controller::MetadataError;
-use super::image::{MetadataImage, PartitionImage};
+use super::image::{without, MetadataImage, PartitionImage};
 use crate::error::ApiError;
 
 /// Starts moving `topic`-`index` to `target`. A reassignment already in progress is
@@ -33,27 +33,15 @@ pub fn reassign(
     let original = partition.original_replicas();
     let mut replicas = target.clone();
     replicas.extend(original.iter().filter(|id| !target.contains(id)));
-    let isr: Vec<i32> = replicas
-        .iter()
-        .copied()
-        .filter(|id| partition.isr.contains(id))
-        .collect();
+    let isr = partition.in_sync_among(&replicas);
     if isr.is_empty() {
         return Err(ApiError::new(
             ResponseError::InvalidReplicaAssignment,
             format!("No replica of {topic}-{index} in {replicas:?} is in sync, so none could lead it during the reassignment; wait for the in-sync replicas to return"),
         ));
     }
-    partition.adding_replicas = target
-        .iter()
-        .copied()
-        .filter(|id| !original.contains(id))
-        .collect();
-    partition.removing_replicas = original
-        .iter()
-        .copied()
-        .filter(|id| !target.contains(id))
-        .collect();
+    partition.adding_replicas = without(&target, &original);
+    partition.removing_replicas = without(&original, &target);
     partition.replicas = replicas;
     partition.isr = isr;
     if !partition.replicas.contains(&partition.leader) {
@@ -132,11 +120,7 @@ fn revert(
     fenced: &BTreeSet<i32>,
 ) -> Result<(), MetadataError> {
     let original = partition.original_replicas();
-    let isr: Vec<i32> = original
-        .iter()
-        .copied()
-        .filter(|id| partition.isr.contains(id))
-        .collect();
+    let isr = partition.in_sync_among(&original);
     if isr.is_empty() {
         return Err(ApiError::new(
             ResponseError::InvalidReplicaAssignment,
