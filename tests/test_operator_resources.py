@@ -181,6 +181,8 @@ def test_replicas_move_down_and_back_without_losing_a_record(up):
         stop.set()
         producer.join(90)
     assert up.printed("topic/test: Ready=False Reassigning")
+    with urllib.request.urlopen("http://127.0.0.1:9309/metrics", timeout=10) as response:
+        assert "\npotok_quorum_reassigning_partitions 0\n" in response.read().decode()
     assert_every_acknowledged_record_once_in_order(BOOTSTRAP, "test", 6, acked)
     print(f"replicas 3 -> 2 live in {down:.1f}s, 2 -> 3 in {back:.1f}s; {len(acked)} records, {len(errors)} errors")
 

@@ -48,6 +48,17 @@ pub fn render(coordinator: &Coordinator) -> String {
         "Topics in the metadata image",
         image.image.topics.len() as i64,
     );
+    gauge(
+        "potok_quorum_reassigning_partitions",
+        "Partitions a reassignment is moving (Kafka's ReassigningPartitions)",
+        image
+            .image
+            .topics
+            .values()
+            .flat_map(|t| &t.partitions)
+            .filter(|p| p.is_reassigning())
+            .count() as i64,
+    );
     let brokers = IntGaugeVec::new(
         Opts::new("potok_quorum_brokers", "Registered brokers, by lease state"),
         &["state"],
