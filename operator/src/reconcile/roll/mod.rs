@@ -161,8 +161,7 @@ mod tests {
                     let could_ever_survive = rf > min_isr;
                     let hurts = isr.contains(&1) && could_ever_survive && isr_after < min_isr;
                     assert_eq!(
-                        allowed,
-                        !hurts,
+                        allowed, !hurts,
                         "rf {rf}, isr {isr:?}, min.insync.replicas {min_isr}"
                     );
                     if allowed && writable_before && could_ever_survive {

@@ -610,6 +610,9 @@ fn the_newer_of_two_topics_for_one_topic_is_in_conflict() {
     let all = [older.clone(), newer.clone(), elsewhere.clone()];
     assert_eq!(conflict(&older, &all), None);
     let message = conflict(&newer, &all).unwrap();
-    assert!(message.contains("managed by the older Topic test"), "{message}");
+    assert!(
+        message.contains("managed by the older Topic test"),
+        "{message}"
+    );
     assert_eq!(conflict(&elsewhere, &all), None, "another cluster's topic");
 }
