@@ -40,6 +40,10 @@ use crate::resources::topic::{validate, Topic, TopicStatus, TOPIC_NAME_IMMUTABLE
 /// value is `"true"`.
 pub const ADOPT_ANNOTATION: &str = "potok.dev/adopt";
 
+/// The finalizer that keeps a deleted `Topic` until its live topic is deleted (or
+/// retained, as its deletion policy says).
+pub const FINALIZER: &str = "potok.dev/topic";
+
 /// The reasons of the `Ready` condition of a `Topic`.
 pub mod reason {
     /// The topic was created.
