@@ -7,7 +7,10 @@
 # cluster: end-to-end records per second (and per core of its CPU time) for the seed's
 # filter and 10-second tumbling SUM over JSON records; last, with BENCH_COMPOSE=1, the same
 # replicated produce run against docker-compose.yaml's stack (release image) through its
-# published ports, for the containers' overhead. Prints figures; asserts nothing.
+# published ports, for the containers' overhead; with BENCH_OPERATOR=1, `potok-operator up`'s
+# declarative resources (bench/operator_bench.py on confluent-kafka): seconds from a saved
+# Topic manifest edit to the change seen through the Kafka protocol, and the rate at which
+# kafka-reassign-partitions moves a 1 GiB partition between brokers. Prints figures; asserts nothing.
 # librdkafka is built from source by the rdkafka crate: cmake and the -dev packages below
 # are installed from Debian when missing. Processes are stopped by the ids they started with.
 set -euo pipefail
@@ -82,4 +85,21 @@ if [ "${BENCH_COMPOSE:-0}" = 1 ]; then
     target/bench/release/potok-bench --bootstrap-server localhost:9092,localhost:9093,localhost:9094 \
         --records "$records" --replication-factor 3 --acks all
     docker-compose down --volumes
+fi
+
+if [ "${BENCH_OPERATOR:-0}" = 1 ]; then
+    # It runs its own `up` on the same fixed addresses: stop the cluster above first.
+    if [ -n "$operator" ]; then
+        kill "$operator"
+        wait "$operator" || true
+        operator=
+    fi
+    cargo build --release -p potok-client --bin kafka-reassign-partitions
+    if ! .venv/bin/python -c 'import confluent_kafka' 2>/dev/null; then
+        python3 -m venv .venv
+        .venv/bin/pip install --quiet --disable-pip-version-check 'confluent-kafka>=2.3,<3'
+    fi
+    echo "== potok-operator up: manifest edits to live changes, and a 1 GiB partition reassigned"
+    # The test suites hold this lock while they use the same addresses.
+    flock /tmp/potok-pytest.lock .venv/bin/python bench/operator_bench.py --bin-dir target/release
 fi
