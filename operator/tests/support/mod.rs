@@ -7,6 +7,7 @@ use std::fs::File;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 /// How long a broker gets to accept connections.
@@ -119,11 +120,20 @@ pub fn debug_binary(name: &str, package: &str) -> PathBuf {
     binary
 }
 
-/// A loopback port nobody listens on right now.
+/// A loopback port for a test server, nobody listening on it right now. Ports come from
+/// below Linux's ephemeral range (32768-60999), so no outgoing connection of a concurrent
+/// test takes one as its local port between this choice and the server's bind, and a
+/// counter keeps them distinct within this process, whose tests start servers in parallel.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    const FIRST: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let start = std::process::id() % SPAN;
+    loop {
+        let candidate = FIRST + (start + NEXT.fetch_add(1, Ordering::Relaxed)) % SPAN;
+        let port = candidate as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
