@@ -4,6 +4,7 @@ a broker and the active coordinator cut off the network, the whole stack restart
 each, every acknowledged record is stored once and in order, every replica is back in sync
 and the quorum has one leader. The longest wait for an acknowledgement is reported."""
 
+import contextlib
 import time
 import uuid
 
@@ -26,6 +27,19 @@ def topic(stack):
     admin.create_topics([NewTopic(name, PARTITIONS, 3, config={"min.insync.replicas": "2"})])[name].result(30)
     wait_until(lambda: fully_in_sync(name, PARTITIONS), timeout=60, message=f"{name} fully in sync")
     return name
+
+
+@contextlib.contextmanager
+def cut_off(victim: str):
+    """`victim` disconnected from its network, and connected again with its aliases when
+    the block ends, also when it fails, so no later test runs against a broken stack."""
+    network = network_of(victim)
+    aliases = aliases_of(victim, network)
+    run(["docker", "network", "disconnect", network, victim])
+    try:
+        yield
+    finally:
+        run(["docker", "network", "connect", *[f"--alias={a}" for a in aliases], network, victim])
 
 
 def network_of(container: str) -> str:
@@ -104,12 +118,9 @@ def test_a_broker_cut_off_the_network(topic):
     load = Load(topic)
     load.wait_for_more(2000)
     victim = leader_of_partition_zero(topic)
-    network = network_of(victim)
-    aliases = aliases_of(victim, network)
     since = time.time()
-    run(["docker", "network", "disconnect", network, victim])
-    load.wait_for_more(2000)
-    run(["docker", "network", "connect", *[f"--alias={a}" for a in aliases], network, victim])
+    with cut_off(victim):
+        load.wait_for_more(2000)
     recovered(topic)
     load.wait_for_more(1000)
     load.stop()
@@ -121,18 +132,16 @@ def test_the_active_coordinator_cut_off_the_network(topic):
     load = Load(topic)
     load.wait_for_more(2000)
     victim = active_coordinator()
-    network = network_of(victim)
-    aliases = aliases_of(victim, network)
     since = time.time()
-    run(["docker", "network", "disconnect", network, victim])
-    connected = [name for name in COORDINATORS.values() if name != victim]
-    wait_until(lambda: quorum_leader(connected), timeout=60, message="the connected coordinators elect a leader")
-    # The new leader's metadata reaches the brokers: a topic created now is usable.
-    after = "after-" + uuid.uuid4().hex[:8]
-    admin = AdminClient({"bootstrap.servers": BOOTSTRAP})
-    admin.create_topics([NewTopic(after, 1, 3)])[after].result(60)
-    load.wait_for_more(2000)
-    run(["docker", "network", "connect", *[f"--alias={a}" for a in aliases], network, victim])
+    with cut_off(victim):
+        connected = [name for name in COORDINATORS.values() if name != victim]
+        wait_until(lambda: quorum_leader(connected), timeout=60,
+                   message="the connected coordinators elect a leader")
+        # The new leader's metadata reaches the brokers: a topic created now is usable.
+        after = "after-" + uuid.uuid4().hex[:8]
+        admin = AdminClient({"bootstrap.servers": BOOTSTRAP})
+        admin.create_topics([NewTopic(after, 1, 3)])[after].result(60)
+        load.wait_for_more(2000)
     recovered(topic)
     load.stop()
     report(f"docker network disconnect {victim} (the active coordinator)", load, since)

@@ -75,9 +75,13 @@ impl QuorumClient {
             .clone()
     }
 
-    /// Sends `request` to the leader, retrying through elections until `deadline`.
+    /// Sends `request` to the leader, retrying through elections until `patience` runs out.
+    /// Each attempt gets at most half the patience: a leader cut off the network answers
+    /// nothing, and waiting on it for all of a heartbeat's patience would let the broker's
+    /// lease lapse on the new leader before this client tried another coordinator.
     async fn to_leader(&self, request: Request, patience: Duration) -> Result<Response, ApiError> {
         let deadline = Instant::now() + patience;
+        let attempt_timeout = REQUEST_TIMEOUT.min(patience / 2);
         let mut backoff = self.retry_backoff();
         let mut next_voter = 0;
         loop {
@@ -92,7 +96,7 @@ impl QuorumClient {
                 });
             match self
                 .client(&target, Channel::Requests)
-                .call(&request, REQUEST_TIMEOUT)
+                .call(&request, attempt_timeout)
                 .await
             {
                 Ok(Response::NotLeader { leader }) => {
@@ -185,4 +189,56 @@ fn unexpected(response: Response) -> ApiError {
         ResponseError::UnknownServerError,
         format!("unexpected answer from the quorum: {response:?}"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metadata::BoxFuture;
+    use crate::quorum::rpc::{read_frame, write_frame, Stream};
+
+    /// Coordinators in memory: `silent` takes connections and never answers (a leader cut
+    /// off the network); `follower` points at `leader`, which accepts heartbeats.
+    #[derive(Debug)]
+    struct Coordinators;
+
+    impl Transport for Coordinators {
+        fn connect<'a>(
+            &'a self,
+            address: &'a str,
+        ) -> BoxFuture<'a, std::io::Result<Box<dyn Stream>>> {
+            Box::pin(async move {
+                let (client, mut server) = tokio::io::duplex(64 * 1024);
+                let address = address.to_string();
+                tokio::spawn(async move {
+                    while let Ok(Some(request)) = read_frame::<Request, _>(&mut server).await {
+                        let answer = match (address.as_str(), request) {
+                            ("silent", _) => std::future::pending().await,
+                            ("follower", _) => Response::NotLeader {
+                                leader: Some("leader".into()),
+                            },
+                            (_, Request::Heartbeat { .. }) => Response::HeartbeatAccepted,
+                            (_, _) => Response::NotLeader { leader: None },
+                        };
+                        if write_frame(&mut server, &answer).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+                Ok(Box::new(client) as Box<dyn Stream>)
+            })
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_silent_leader_does_not_hold_a_heartbeat_past_its_patience() {
+        let voters = ["silent", "follower", "leader"].map(String::from).to_vec();
+        let quorum = QuorumClient::with_transport(voters, Arc::new(Coordinators));
+        *quorum.leader.lock().unwrap() = Some("silent".into());
+        let patience = Duration::from_secs(4);
+        let started = Instant::now();
+        quorum.heartbeat(1, patience).await.unwrap();
+        assert!(started.elapsed() < patience, "took {:?}", started.elapsed());
+        assert_eq!(quorum.leader.lock().unwrap().as_deref(), Some("leader"));
+    }
 }

@@ -153,9 +153,14 @@ impl RpcClient {
         &self.address
     }
 
-    /// Sends `request` and waits up to `timeout` for the answer.
+    /// One request and its answer within `timeout`, waiting for an earlier call on this
+    /// connection included. A failed or late exchange drops the connection, so a late
+    /// answer is never read as the next call's.
     pub async fn call(&self, request: &Request, timeout: Duration) -> std::io::Result<Response> {
-        let mut slot = self.stream.lock().await;
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut slot = tokio::time::timeout_at(deadline, self.stream.lock())
+            .await
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))?;
         let exchange = async {
             if slot.is_none() {
                 *slot = Some(self.transport.connect(&self.address).await?);
@@ -166,7 +171,7 @@ impl RpcClient {
                 .await?
                 .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::UnexpectedEof))
         };
-        let result = match tokio::time::timeout(timeout, exchange).await {
+        let result = match tokio::time::timeout_at(deadline, exchange).await {
             Ok(result) => result,
             Err(_) => Err(std::io::Error::from(std::io::ErrorKind::TimedOut)),
         };
