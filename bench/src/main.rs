@@ -38,6 +38,10 @@ struct Args {
     /// prints how long until the next acknowledged record.
     #[arg(long)]
     failover_kill: Option<String>,
+    /// Runs paced at this many records/s instead of at half of each peak, so settings can
+    /// be compared at the same load.
+    #[arg(long)]
+    rate: Option<f64>,
 }
 
 /// Records the send time in each message's delivery opaque; the callback turns it into a latency.
@@ -91,6 +95,14 @@ fn main() -> anyhow::Result<()> {
     for acks in args.acks.split(',') {
         let topic = format!("bench-acks-{acks}-{}", std::process::id());
         create_topic(&args, &topic)?;
+        if let Some(rate) = args.rate {
+            let paced = produce(&args, &topic, acks, Some(rate))?;
+            report(
+                &format!("produce acks={acks} at {rate:.0} records/s"),
+                &paced,
+            );
+            continue;
+        }
         let peak = produce(&args, &topic, acks, None)?;
         report(&format!("produce acks={acks} (peak)"), &peak);
         let half_rate = peak.records_per_second / 2.0;
