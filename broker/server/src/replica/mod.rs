@@ -25,7 +25,7 @@ pub use partition::{Appended, FollowerFetch, Partition, Role};
 
 use crate::config::BrokerConfig;
 use crate::log::LogError;
-use crate::metadata::MetadataImage;
+use crate::metadata::{MetadataImage, PartitionImage};
 
 /// Kafka writes the topic id beside each partition's segments so a recreated topic with
 /// the same name is never confused with the old one.
@@ -173,30 +173,27 @@ impl ReplicaManager {
     /// them). A moved partition first takes its new assignment, so requests waiting on it
     /// as leader are answered with NOT_LEADER_OR_FOLLOWER.
     fn remove_stale(&self, image: &MetadataImage) -> Result<(), LogError> {
-        let stale: Vec<TopicPartition> = self
+        let mut stale: Vec<TopicPartition> = Vec::new();
+        let mut moved: Vec<(Arc<Partition>, PartitionImage)> = Vec::new();
+        for (key, partition) in self
             .partitions
             .read()
             .expect("partition map poisoned")
             .iter()
-            .filter(|(_, partition)| {
-                let topic = image
-                    .topics
-                    .get(&partition.topic)
-                    .filter(|topic| topic.id == partition.topic_id);
-                let Some(topic) = topic else {
-                    return true;
-                };
-                match topic.partitions.get(partition.index as usize) {
-                    Some(assignment) if !assignment.replicas.contains(&self.node_id) => {
-                        partition.apply_assignment(assignment, 1, std::time::Instant::now());
-                        true
-                    }
-                    Some(_) => false,
-                    None => true,
+        {
+            let same_topic = |id| id == partition.topic_id;
+            match assignment(image, &partition.topic, partition.index, same_topic) {
+                None => stale.push(key.clone()),
+                Some(a) if !a.replicas.contains(&self.node_id) => {
+                    stale.push(key.clone());
+                    moved.push((partition.clone(), a.clone()));
                 }
-            })
-            .map(|(key, _)| key.clone())
-            .collect();
+                Some(_) => {}
+            }
+        }
+        for (partition, assignment) in moved {
+            partition.apply_assignment(&assignment, 1, std::time::Instant::now());
+        }
         for key in stale {
             let removed = self
                 .partitions
@@ -234,12 +231,9 @@ impl ReplicaManager {
             let Ok(marker) = std::fs::read_to_string(dir.join(PARTITION_METADATA_FILE)) else {
                 continue;
             };
-            let hosted = image
-                .topics
-                .get(&topic)
-                .filter(|t| marker == partition_metadata(t.id))
-                .and_then(|t| t.partitions.get(usize::try_from(index).ok()?))
-                .is_some_and(|p| p.replicas.contains(&self.node_id));
+            let same_topic = |id| marker == partition_metadata(id);
+            let hosted = assignment(image, &topic, index, same_topic)
+                .is_some_and(|a| a.replicas.contains(&self.node_id));
             if !hosted && self.get(&topic, index).is_none() {
                 remove_dir(&dir)?;
                 tracing::info!(%topic, partition = index, "deleted stray partition log: this broker holds no replica of it any more");
@@ -291,6 +285,21 @@ fn claim_directory(dir: &Path, id: Uuid) -> Result<(), LogError> {
     std::fs::create_dir_all(dir)?;
     crate::durable_file::replace(&metadata_file, expected.as_bytes())?;
     Ok(())
+}
+
+/// What `image` assigns to partition `index` of `topic`, while that name still belongs to
+/// the topic `same_topic` recognises by id (not one deleted and created again).
+fn assignment<'a>(
+    image: &'a MetadataImage,
+    topic: &str,
+    index: i32,
+    same_topic: impl Fn(Uuid) -> bool,
+) -> Option<&'a PartitionImage> {
+    image
+        .topics
+        .get(topic)
+        .filter(|t| same_topic(t.id))
+        .and_then(|t| t.partitions.get(usize::try_from(index).ok()?))
 }
 
 /// The contents of `partition.metadata` for topic `id`, as Kafka writes it.
