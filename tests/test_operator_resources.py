@@ -15,6 +15,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from confluent_kafka.admin import AdminClient
 
 from cluster import assert_every_acknowledged_record_once_in_order, produce_continuously
 from conftest import BIN_DIR, ROOT, partition_rows, tool, wait_until
@@ -233,6 +234,8 @@ def test_a_broker_is_added_and_a_removed_one_is_drained_first(up):
     cluster = (ROOT / "examples" / "cluster.yaml").read_text().replace('num.partitions: "3"', 'num.partitions: "4"')
     up.write("cluster.yaml", cluster.replace("brokers:\n    replicas: 3", "brokers:\n    replicas: 4"))
     wait_until(lambda: up.printed("potok-broker-3: started, a new broker"), timeout=60, message="broker 4 starts")
+    wait_until(lambda: len(AdminClient({"bootstrap.servers": BOOTSTRAP}).list_topics(timeout=10).brokers) == 4,
+               timeout=60, message="broker 4 has registered and is unfenced")
     run("kafka-topics", "--bootstrap-server", BOOTSTRAP, "--create", "--topic", "spread", "--partitions", "4",
         "--replication-factor", "3")
     rows = partition_rows(run("kafka-topics", "--bootstrap-server", BOOTSTRAP, "--describe", "--topic", "spread"))
