@@ -139,7 +139,7 @@ def test_up_explains_a_bad_manifest(data_dir):
     result = subprocess.run([tool("potok-operator"), "up", "-f", str(manifest), "--data-dir", str(data_dir / "d")],
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 1
-    assert "spec.coordinators.replicas is 2; a Raft quorum needs an odd number of voters" in result.stderr
+    assert "spec.coordinators.replicas must be 1, 3, 5 or 7: a Raft quorum needs an odd number of voters" in result.stderr
     missing = subprocess.run([tool("potok-operator"), "up", "-f", str(data_dir / "nope.yaml")],
                              capture_output=True, text=True, timeout=30)
     assert missing.returncode == 1

@@ -327,7 +327,7 @@ mod tests {
             "default.replication.factor: \"3\"",
             "default.replication.factor: \"4\""
         ))
-        .contains("from 1 to the 3 broker(s)"));
+        .contains("default.replication.factor must be a number from 1 to spec.brokers.replicas"));
         assert!(error(example().replace("  brokers:", "  borkers:"))
             .contains("unknown field `borkers`"));
         assert!(error("[1, 2".into()).contains("not a valid manifest"));

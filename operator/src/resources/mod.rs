@@ -17,7 +17,9 @@ pub mod cluster;
 pub mod ksql_stream;
 pub mod topic;
 
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
+    CustomResourceDefinition, JSONSchemaProps, JSONSchemaPropsOrArray, JSONSchemaPropsOrBool,
+};
 use kube::CustomResourceExt;
 
 pub use cluster::{KafkaCluster, KafkaClusterSpec, KafkaClusterStatus};
@@ -26,7 +28,42 @@ pub use topic::{Topic, TopicSpec, TopicStatus};
 
 /// The CustomResourceDefinitions of every Potok resource.
 pub fn crds() -> Vec<CustomResourceDefinition> {
-    vec![KafkaCluster::crd(), Topic::crd(), KsqlStream::crd()]
+    let mut crds = vec![KafkaCluster::crd(), Topic::crd(), KsqlStream::crd()];
+    for version in crds.iter_mut().flat_map(|crd| crd.spec.versions.iter_mut()) {
+        if let Some(schema) = version
+            .schema
+            .as_mut()
+            .and_then(|s| s.open_api_v3_schema.as_mut())
+        {
+            drop_unsigned_formats(schema);
+        }
+    }
+    crds
+}
+
+/// Removes schemars' `uint16` / `uint32` formats, which the API server does not know (it
+/// warns on every apply); `minimum: 0` says the same.
+fn drop_unsigned_formats(schema: &mut JSONSchemaProps) {
+    if schema
+        .format
+        .as_deref()
+        .is_some_and(|f| f.starts_with("uint"))
+    {
+        schema.format = None;
+    }
+    for property in schema.properties.iter_mut().flat_map(|p| p.values_mut()) {
+        drop_unsigned_formats(property);
+    }
+    match schema.items.as_mut() {
+        Some(JSONSchemaPropsOrArray::Schema(items)) => drop_unsigned_formats(items),
+        Some(JSONSchemaPropsOrArray::Schemas(items)) => {
+            items.iter_mut().for_each(drop_unsigned_formats)
+        }
+        None => {}
+    }
+    if let Some(JSONSchemaPropsOrBool::Schema(values)) = schema.additional_properties.as_mut() {
+        drop_unsigned_formats(values);
+    }
 }
 
 /// The CustomResourceDefinitions as one multi-document YAML stream, ready for
@@ -53,6 +90,18 @@ mod tests {
             "crds/potok.dev.yaml is stale: the resource types changed. Regenerate it with\n  \
              cargo run -p potok-operator -- crds > crds/potok.dev.yaml\nand commit it."
         );
+    }
+
+    /// The API server estimates `string(number)` in a message expression as unbounded and
+    /// refuses the whole CRD; CEL evaluation in tests does not see it.
+    #[test]
+    fn no_message_expression_turns_a_number_into_a_string() {
+        for line in COMMITTED
+            .lines()
+            .filter(|l| l.contains("messageExpression"))
+        {
+            assert!(!line.contains("string("), "{line}");
+        }
     }
 
     #[test]
