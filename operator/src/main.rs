@@ -1,12 +1,13 @@
 //! `potok-operator`: runs Potok clusters described by `KafkaCluster` manifests.
 //! `up` runs one on this machine as local processes and keeps the manifests' Topics and
 //! KsqlStreams live; `get` shows them with their status; `crds` prints the resource
-//! definitions for a Kubernetes cluster.
+//! definitions for a Kubernetes cluster; `run` is the operator inside a Kubernetes cluster.
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use potok_operator::{local, resources};
+use potok_operator::kubernetes::run::RunOptions;
+use potok_operator::{kubernetes, local, resources};
 
 #[derive(Parser)]
 #[command(name = "potok-operator", version, about = "Runs Potok clusters")]
@@ -56,6 +57,40 @@ enum Command {
         #[arg(short = 'o', long = "output", value_parser = ["wide"])]
         output: Option<String>,
     },
+    /// Runs the operator against a Kubernetes cluster (in a pod, or wherever KUBECONFIG
+    /// points): KafkaClusters become StatefulSets, Services and ConfigMaps, Topics and
+    /// KsqlStreams are kept live, until SIGTERM or Ctrl-C.
+    Run {
+        /// A namespace to watch; repeat for several. None: every namespace.
+        #[arg(
+            long = "namespace",
+            value_name = "NAMESPACE",
+            env = "POTOK_WATCH_NAMESPACES",
+            value_delimiter = ','
+        )]
+        namespaces: Vec<String>,
+        /// Whether replicas elect a leader through a Lease, so only one reconciles.
+        #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+        leader_election: bool,
+        /// The Lease's name.
+        #[arg(long, default_value = "potok-operator")]
+        lease_name: String,
+        /// The Lease's namespace (default: POD_NAMESPACE, the operator's own).
+        #[arg(long)]
+        lease_namespace: Option<String>,
+        /// Where /metrics, /healthz and /readyz are served.
+        #[arg(long, default_value = "0.0.0.0:8080")]
+        http_address: std::net::SocketAddr,
+        /// The image a KafkaCluster's pods run when its spec.image is unset.
+        #[arg(long, env = "POTOK_IMAGE", default_value = kubernetes::DEFAULT_IMAGE)]
+        default_image: String,
+        /// How often, in seconds, every resource is reconciled even when nothing changed.
+        #[arg(long, value_name = "SECONDS", default_value_t = kubernetes::DEFAULT_RESYNC.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+        resync_interval: u64,
+        /// error, warn, info, debug or trace; RUST_LOG, when set, wins.
+        #[arg(long, default_value = "info", value_parser = ["error", "warn", "info", "debug", "trace"])]
+        log_level: String,
+    },
     /// Prints the CustomResourceDefinitions of KafkaCluster, Topic and KsqlStream as YAML,
     /// for `kubectl apply -f -`.
     Crds,
@@ -90,6 +125,33 @@ async fn main() {
             data_dir,
             output,
         } => local::get::get(&kind, &data_dir, output.is_some()).map(|table| print!("{table}")),
+        Command::Run {
+            namespaces,
+            leader_election,
+            lease_name,
+            lease_namespace,
+            http_address,
+            default_image,
+            resync_interval,
+            log_level,
+        } => {
+            let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| format!("{log_level},kube_runtime=warn").into());
+            tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_writer(std::io::stderr)
+                .init();
+            kubernetes::run::run(RunOptions {
+                namespaces,
+                leader_election,
+                lease_name,
+                lease_namespace,
+                http_address,
+                default_image,
+                resync: std::time::Duration::from_secs(resync_interval),
+            })
+            .await
+        }
         Command::Crds => {
             print!("{}", resources::crds_yaml());
             Ok(())

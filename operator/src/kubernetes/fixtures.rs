@@ -220,6 +220,65 @@ impl ApiServer {
         send.send_response(response);
     }
 
+    /// Expects the object at `path` read; answers with `object`, or 404 Not Found.
+    pub async fn object_read(&mut self, path: &str, object: Option<Value>) {
+        let (_, _, send) = self.expect(Method::GET, path).await;
+        send.send_response(match object {
+            Some(object) => json_response(StatusCode::OK, &object),
+            None => not_found(path),
+        });
+    }
+
+    /// Expects `path` written with a forced server-side apply by the operator's field
+    /// manager; answers with what was applied, merged over `live` (its status, say), and
+    /// returns what was applied.
+    pub async fn applied(&mut self, path: &str, live: Option<Value>) -> Value {
+        let (query, body, send) = self.expect(Method::PATCH, path).await;
+        assert!(query.contains("force=true"), "{query}");
+        assert!(
+            query.contains(&format!("fieldManager={FIELD_MANAGER}")),
+            "{query}"
+        );
+        let mut answer = live.unwrap_or_else(|| json!({}));
+        for (field, value) in body.as_object().expect("an object is applied") {
+            if field != "status" {
+                answer[field] = value.clone();
+            }
+        }
+        send.send_response(json_response(StatusCode::OK, &answer));
+        body
+    }
+
+    /// Expects the namespace's pods listed with `selector`; answers with `pods`.
+    pub async fn pods_listed(&mut self, selector: &str, pods: &[Value]) {
+        let (query, _, send) = self
+            .expect(Method::GET, "/api/v1/namespaces/default/pods")
+            .await;
+        assert!(
+            query.contains(&format!(
+                "labelSelector={}",
+                selector.replace('/', "%2F").replace('=', "%3D")
+            )),
+            "{query}"
+        );
+        let list = json!({
+            "apiVersion": "v1",
+            "kind": "PodList",
+            "metadata": { "resourceVersion": "1" },
+            "items": pods,
+        });
+        send.send_response(json_response(StatusCode::OK, &list));
+    }
+
+    /// Expects the object at `path` deleted.
+    pub async fn deleted(&mut self, path: &str) {
+        let (_, _, send) = self.expect(Method::DELETE, path).await;
+        send.send_response(json_response(
+            StatusCode::OK,
+            &json!({ "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success" }),
+        ));
+    }
+
     /// Expects the namespace's Topics listed; answers with `topics`.
     pub async fn topics_listed(&mut self, topics: &[Topic]) {
         let path = Topic::url_path(&(), Some(NAMESPACE));
@@ -256,6 +315,21 @@ impl ApiServer {
         send.send_response(json_response(StatusCode::OK, &updated));
         status
     }
+}
+
+fn not_found(path: &str) -> Response<Body> {
+    json_response(
+        StatusCode::NOT_FOUND,
+        &json!({
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": format!("{path} not found"),
+            "reason": "NotFound",
+            "code": 404,
+        }),
+    )
 }
 
 fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Body> {

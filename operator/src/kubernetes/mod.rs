@@ -6,6 +6,10 @@
 //! under one field manager.
 //!
 //! - [`cluster`]: from `spec.cluster` to the KafkaCluster's brokers and ksql server.
+//! - [`kafka_cluster`]: [`reconcile_kafka_cluster`], a `KafkaCluster` into StatefulSets,
+//!   Services, ConfigMaps and PodDisruptionBudgets, with safe rolls and drained scale-downs.
+//! - [`run`]: `potok-operator run`, the controllers with leader election ([`lease`]) and
+//!   the `/metrics`, `/healthz` and `/readyz` endpoints ([`metrics`]).
 //! - [`topic`]: [`reconcile_topic`], for a `Topic`.
 //! - [`ksql_stream`]: [`reconcile_ksql_stream`], for a `KsqlStream`.
 //!
@@ -15,7 +19,11 @@
 //! through `tracing` with the resource's kind, namespace and name.
 
 pub mod cluster;
+pub mod kafka_cluster;
 pub mod ksql_stream;
+pub mod lease;
+pub mod metrics;
+pub mod run;
 pub mod topic;
 
 #[cfg(test)]
@@ -32,6 +40,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType, Recorder};
 use kube::runtime::finalizer;
 use kube::{Api, Client, Resource, ResourceExt};
 use potok_client::{AdminClient, Backoff, ClientError, ClusterConfig};
@@ -43,9 +52,12 @@ use crate::reconcile::condition::READY;
 use crate::reconcile::ksql_stream::rest::{KsqlClient, RestError};
 use crate::reconcile::topic::admin::AdminError;
 
+pub use kafka_cluster::reconcile_kafka_cluster;
 pub use ksql_stream::reconcile_ksql_stream;
 pub use topic::reconcile_topic;
 
+/// The image KafkaClusters run when neither their spec nor `--default-image` names one.
+pub const DEFAULT_IMAGE: &str = "potok:latest";
 /// The field manager that owns the status fields the operator writes.
 pub const FIELD_MANAGER: &str = "potok-operator";
 /// How often every resource is reconciled even when nothing changed, so hand-made changes
@@ -69,6 +81,8 @@ pub enum Error {
     Ksql(#[from] RestError),
     #[error("the KafkaCluster's bootstrap servers are not usable: {0}")]
     Bootstrap(#[from] ClientError),
+    #[error("the cluster's brokers: {0}")]
+    Brokers(ClientError),
     /// The cluster cannot be reached yet for a deletion, which must wait for it.
     #[error("{0}")]
     ClusterNotReady(String),
@@ -76,6 +90,22 @@ pub enum Error {
     NoNamespace(String),
     #[error(transparent)]
     Finalizer(#[from] Box<finalizer::Error<Error>>),
+}
+
+impl Error {
+    /// A short name of what failed, for the `reason` label of the failure metric.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Error::Kube(_) => "KubernetesApi",
+            Error::Admin(_) => "Admin",
+            Error::Ksql(_) => "Ksql",
+            Error::Bootstrap(_) => "Bootstrap",
+            Error::Brokers(_) => "Brokers",
+            Error::ClusterNotReady(_) => "ClusterNotReady",
+            Error::NoNamespace(_) => "NoNamespace",
+            Error::Finalizer(_) => "Finalizer",
+        }
+    }
 }
 
 /// How the reconcilers reach a KafkaCluster's brokers and ksql server, given the addresses
@@ -119,6 +149,10 @@ pub struct Context {
     pub connect: Box<dyn Connect>,
     /// How often a resource is reconciled when nothing changed.
     pub resync: Duration,
+    /// The image a KafkaCluster's pods run when its spec names none.
+    pub default_image: String,
+    /// Publishes Kubernetes Events on the resources; none in tests.
+    pub recorder: Option<Recorder>,
     /// The pause before the next retry of each resource that is failing, by [`key`].
     retries: Mutex<HashMap<String, Backoff>>,
 }
@@ -134,7 +168,33 @@ impl Context {
             client,
             connect,
             resync: DEFAULT_RESYNC,
+            default_image: DEFAULT_IMAGE.into(),
+            recorder: None,
             retries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Publishes an Event on `resource` when the context has a recorder; a failure to
+    /// publish is logged, never a reason for the reconcile to fail.
+    pub async fn publish<K: Resource<DynamicType = ()>>(
+        &self,
+        resource: &K,
+        type_: EventType,
+        reason: &str,
+        note: &str,
+    ) {
+        let Some(recorder) = &self.recorder else {
+            return;
+        };
+        let event = Event {
+            type_,
+            reason: reason.into(),
+            note: Some(note.chars().take(1024).collect()),
+            action: reason.into(),
+            secondary: None,
+        };
+        if let Err(error) = recorder.publish(&event, &resource.object_ref(&())).await {
+            tracing::warn!("{}: cannot publish an event: {error}", key(resource));
         }
     }
 

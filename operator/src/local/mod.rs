@@ -13,7 +13,7 @@
 mod cluster_changes;
 mod control;
 pub mod get;
-mod plan;
+pub mod plan;
 mod process;
 mod restart;
 mod store;

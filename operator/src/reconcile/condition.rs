@@ -46,8 +46,20 @@ pub fn ready(
     generation: Option<i64>,
     now: &Time,
 ) -> Condition {
+    condition(READY, ok, reason, message, generation, now)
+}
+
+/// A condition of `type_` as of `now` for the resource's `generation`.
+pub fn condition(
+    type_: &str,
+    ok: bool,
+    reason: &str,
+    message: impl Into<String>,
+    generation: Option<i64>,
+    now: &Time,
+) -> Condition {
     Condition {
-        type_: READY.into(),
+        type_: type_.into(),
         status: status_text(ok).into(),
         reason: reason.into(),
         message: message.into(),
