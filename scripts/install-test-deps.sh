@@ -21,3 +21,6 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/pip install --quiet --disable-pip-version-check \
     'confluent-kafka>=2.3,<3' 'kafka-python>=2.0.2,<4' 'pytest>=7,<9' 'pexpect>=4.8,<5'
+# helm-sdkpy declares Python 3.12 but runs on 3.11: it is Helm's Go library behind cffi.
+.venv/bin/pip install --quiet --disable-pip-version-check --ignore-requires-python \
+    'helm-sdkpy>=0.1.32,<0.2' 'pyyaml>=6,<7'
