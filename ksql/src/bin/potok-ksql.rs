@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use potok_client::shutdown;
+use std::sync::Arc;
+
+use potok_client::{shutdown, Backoff, ClientError};
 use potok_ksql::server::config::ServerConfig;
 use potok_ksql::server::{rest, KsqlServer};
 
@@ -25,6 +27,10 @@ struct Args {
     overrides: Vec<String>,
 }
 
+/// How long the server waits for its brokers at start before it gives up: a server started
+/// beside its cluster (a Kubernetes pod, a container) comes up before the brokers do.
+const BROKER_WAIT: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// How long a stopping server lets a request being answered finish.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -43,12 +49,15 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let server = match KsqlServer::start(config).await {
-        Ok(server) => server,
-        Err(error) => {
-            eprintln!("potok-ksql: cannot start: {error}");
-            return ExitCode::FAILURE;
-        }
+    let server = tokio::select! {
+        started = start_when_brokers_answer(config) => match started {
+            Ok(server) => server,
+            Err(error) => {
+                eprintln!("potok-ksql: cannot start: {error}");
+                return ExitCode::FAILURE;
+            }
+        },
+        _ = shutdown::signal() => return ExitCode::SUCCESS,
     };
     // Listening only once the command topic is replayed: a client that connects finds the
     // streams, tables and queries of before.
@@ -90,4 +99,33 @@ async fn main() -> ExitCode {
     }
     server.stop().await;
     ExitCode::SUCCESS
+}
+
+/// Starts the server, retrying with backoff while no broker of `bootstrap.servers` answers,
+/// for up to [`BROKER_WAIT`].
+async fn start_when_brokers_answer(config: ServerConfig) -> anyhow::Result<Arc<KsqlServer>> {
+    let deadline = std::time::Instant::now() + BROKER_WAIT;
+    let mut backoff = Backoff::new(
+        std::time::Duration::from_millis(500),
+        std::time::Duration::from_secs(5),
+    );
+    let mut said = false;
+    loop {
+        match KsqlServer::start(config.clone()).await {
+            Err(error)
+                if std::time::Instant::now() < deadline
+                    && matches!(
+                        error.downcast_ref::<ClientError>(),
+                        Some(ClientError::NoBrokerAvailable(_))
+                    ) =>
+            {
+                if !said {
+                    tracing::warn!("waiting for the brokers ({error})");
+                    said = true;
+                }
+                tokio::time::sleep(backoff.next_delay()).await;
+            }
+            outcome => return outcome,
+        }
+    }
 }
