@@ -51,7 +51,7 @@ impl Metrics {
         .expect("valid metric");
         let leader = IntGauge::new(
             "potok_operator_leader",
-            "1 while this replica leads and reconciles",
+            "Whether this replica leads and reconciles (1) or stands by (0)",
         )
         .expect("valid metric");
         for collector in [

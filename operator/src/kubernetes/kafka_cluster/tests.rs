@@ -362,3 +362,66 @@ async fn a_listener_outside_the_cluster_is_refused_before_anything_is_applied() 
         "/apis/potok.dev/v1alpha1/namespaces/default/kafkaclusters/potok"
     );
 }
+
+/// Every cluster's brokers are the one real broker given; no ksql server answers.
+struct OneBroker(String);
+
+impl crate::kubernetes::Connect for OneBroker {
+    fn admin(&self, _: &str) -> Result<AdminClient, potok_client::ClientError> {
+        Ok(AdminClient::new(potok_client::ClusterConfig::new(&self.0)?))
+    }
+
+    fn ksql(&self, url: &str) -> crate::reconcile::ksql_stream::rest::KsqlClient {
+        crate::reconcile::ksql_stream::rest::KsqlClient::new(url)
+    }
+}
+
+#[tokio::test]
+async fn a_removed_broker_that_holds_no_replica_lets_the_statefulset_shrink() {
+    let broker = crate::kubernetes::fixtures::broker::Broker::start();
+    let mut cluster = example();
+    cluster.spec.brokers.replicas = 1;
+    cluster.spec.brokers.config.clear();
+    let (ctx, mut api) = Context::mocked_with(Box::new(OneBroker(broker.bootstrap.clone())));
+    let scenario = {
+        let cluster = cluster.clone();
+        async move {
+            let live = BTreeMap::from([
+                (Role::Coordinator, live_set(Role::Coordinator, 3, "c1")),
+                (Role::Broker, live_set(Role::Broker, 2, "b1")),
+                (Role::Ksql, live_set(Role::Ksql, 1, "k1")),
+            ]);
+            sets_read(
+                &mut api,
+                &[
+                    (Role::Coordinator, Some(live[&Role::Coordinator].clone())),
+                    (Role::Broker, Some(live[&Role::Broker].clone())),
+                ],
+            )
+            .await;
+            let sets = all_applied(&mut api, &live).await;
+            assert_eq!(
+                sets["potok-broker"]["spec"]["replicas"], 2,
+                "held while draining"
+            );
+            let mut pods = pods(["c1", "b1", "k1"]);
+            pods.remove(5);
+            api.pods_listed(SELECTOR, &pods).await;
+            let shrunk = api
+                .applied(&format!("{APPS_PATH}/potok-broker"), None)
+                .await;
+            assert_eq!(shrunk["spec"]["replicas"], 1);
+            let status = api.status_applied(&cluster).await;
+            let progressing = condition_of(&status, "Progressing");
+            assert_eq!(progressing["reason"], "DrainingBrokers");
+            assert_eq!(
+                progressing["message"],
+                "broker(s) 2 hold no replica any more; the brokers' StatefulSet shrinks to 1"
+            );
+            assert!(status["clusterId"].is_string(), "{status}");
+        }
+    };
+    run(reconcile_kafka_cluster(Arc::new(cluster), ctx), scenario)
+        .await
+        .unwrap();
+}
