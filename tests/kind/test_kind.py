@@ -187,6 +187,11 @@ def kube():
             run(["kind", "delete", "cluster", "--name", KIND_CLUSTER, "--kubeconfig", kubeconfig],
                 check=False, timeout=300)
         else:
+            # Finalizers left with no operator to run them would hold the namespace forever.
+            for kind in ("ksqlstreams.potok.dev", "topics.potok.dev"):
+                for name in (instance("get", kind, "-o", "name", check=False).stdout.split()):
+                    instance("patch", name, "--type", "merge", "-p",
+                             '{"metadata":{"finalizers":null}}', check=False)
             instance("delete", "namespace", namespace, "--ignore-not-found", "--timeout=300s",
                      namespaced=False, check=False, timeout=330)
             if volumes:
@@ -214,7 +219,10 @@ def release(kube):
         RELEASE, str(ROOT / "charts" / "potok"), values=values, wait=True, timeout=300))
     print(f"\nhelm install to the operator available: {time.time() - started:.1f}s")
     yield RELEASE
-    # The teardown test uninstalls it already when all went well.
+    # The teardown test uninstalls it already when all went well. Otherwise the resources
+    # go first, while the operator can still run their finalizers.
+    kube("delete", "ksqlstreams.potok.dev,topics.potok.dev,kafkaclusters.potok.dev", "--all",
+         "--timeout=180s", check=False, timeout=200)
     try:
         asyncio.run(Uninstall(helm_configuration(kube)).run(RELEASE, wait=True, timeout=120))
     except Exception:
@@ -559,6 +567,114 @@ def test_scaling_brokers_up_and_down_drains_the_removed_one(kube, client):
     assert_each_once(seen, "s", written)
     assert sum(1 for v in seen if v.startswith("r-")) > 0, "the roll's records are gone"
     assert_each_once(consume(kube, "spread"), "p", 2000)
+
+
+def operator_pods(kube: Kube) -> list[dict]:
+    pods = kube.get("pods", "-l", "app.kubernetes.io/name=potok-operator") or {"items": []}
+    return [p for p in pods["items"] if not p["metadata"].get("deletionTimestamp")]
+
+
+def leading(kube: Kube, pod: str) -> bool:
+    """Whether the operator in `pod` says, in its /metrics, that it leads."""
+    script = ("exec 3<>/dev/tcp/127.0.0.1/8080; printf 'GET /metrics HTTP/1.0\\r\\n\\r\\n' >&3; "
+              "cat <&3")
+    text = kube.shell(pod, script, check=False).stdout
+    return "potok_operator_leader 1" in text.splitlines()
+
+
+def test_one_operator_replica_leads_and_another_takes_over(kube, release):
+    deployment = f"deployment/{RELEASE}"
+    kube("scale", deployment, "--replicas", "2")
+    pods = wait_until(lambda: (lambda ps: ps if len(ps) == 2 and all(map(pod_ready, ps))
+                               else None)(operator_pods(kube)),
+                      timeout=120, message="two operator pods ready")
+    names = [p["metadata"]["name"] for p in pods]
+    for _ in range(10):
+        leaders = [name for name in names if leading(kube, name)]
+        assert len(leaders) <= 1, f"two operators lead at once: {leaders}"
+        time.sleep(0.5)
+    assert len(leaders) == 1, f"leaders among {names}: {leaders}"
+    lease = kube.get("lease", "potok-operator")
+    assert lease["spec"]["holderIdentity"] == leaders[0], lease["spec"]
+
+    started = time.time()
+    kube("delete", "pod", leaders[0], "--wait=false")
+    standby = next(name for name in names if name != leaders[0])
+    wait_until(lambda: leading(kube, standby), timeout=60, message=f"{standby} takes over")
+    print(f"\nthe standby operator leads {time.time() - started:.1f}s after the leader's pod "
+          "was deleted")
+    assert kube.get("lease", "potok-operator")["spec"]["holderIdentity"] == standby
+    kube("scale", deployment, "--replicas", "1")
+    wait_until(lambda: len(operator_pods(kube)) == 1, timeout=120, message="one operator pod")
+
+
+def coordinator_pods(kube: Kube) -> dict[str, dict] | None:
+    pods = kube.get("pods", "-l", "app.kubernetes.io/instance=potok,"
+                                  "app.kubernetes.io/component=coordinator")
+    return None if pods is None else {p["metadata"]["name"]: p for p in pods["items"]}
+
+
+def test_coordinators_roll_followers_first_and_the_leader_last(kube, client):
+    before = {name: pod["metadata"]["uid"] for name, pod in coordinator_pods(kube).items()}
+    load = Load(kube, "rolled", "c")
+    started = time.time()
+    kube.patch("kafkaclusters.potok.dev potok",
+               {"spec": {"coordinators": {"config": {"broker.session.timeout.ms": "9000"}}}})
+    order, leader_when_replaced, most_down = [], {}, 0
+    leader = kube.get("kafkaclusters.potok.dev", "potok")["status"]["quorumLeader"]
+    deadline = time.time() + 900
+    while True:
+        cluster = kube.get("kafkaclusters.potok.dev", "potok")
+        leader = ((cluster or {}).get("status") or {}).get("quorumLeader", leader)
+        pods = coordinator_pods(kube)
+        if pods is None:
+            time.sleep(0.5)
+            continue
+        most_down = max(most_down, len(before) - sum(1 for p in pods.values() if pod_ready(p)))
+        for name, uid in before.items():
+            if name not in order and (name not in pods or pods[name]["metadata"]["uid"] != uid):
+                order.append(name)
+                leader_when_replaced[name] = f"potok-coordinator-{leader - 101}"
+        if len(order) == len(before) and ready_now(cluster):
+            break
+        assert time.time() < deadline, f"coordinator roll unfinished after 900s: {order}"
+        time.sleep(0.3)
+    print(f"\ncoordinator roll: {time.time() - started:.1f}s, order {order}, "
+          f"at most {most_down} down")
+    assert most_down <= 1, f"{most_down} coordinators were down at once"
+    for name in order[:-1]:
+        assert leader_when_replaced[name] != name, \
+            f"{name} restarted while it led the quorum, before a follower: {leader_when_replaced}"
+    written = load.stop()
+    assert_each_once(consume(kube, "rolled"), "c", written)
+
+
+def test_a_stuck_broker_is_reported_and_a_fix_rolls_it_first(kube):
+    before = {name: pod["metadata"]["uid"] for name, pod in broker_pods(kube).items()}
+    kube.patch("kafkaclusters.potok.dev potok",
+               {"spec": {"brokers": {"resources": {"requests": {"memory": "1000Gi"}}}}})
+    cluster = wait_until(lambda: (lambda c: c if condition(c, "Degraded").get("reason")
+                                  == "StuckPods" else None)(
+        kube.get("kafkaclusters.potok.dev", "potok")), timeout=180,
+        message="the unschedulable broker reported in status")
+    degraded = condition(cluster, "Degraded")
+    assert "Unschedulable" in degraded["message"], degraded
+    stuck = [name for name, pod in broker_pods(kube).items() if not pod_ready(pod)]
+    assert len(stuck) == 1, stuck
+    time.sleep(15)
+    pods = broker_pods(kube)
+    untouched = [name for name in before if name not in stuck]
+    assert all(pods[name]["metadata"]["uid"] == before[name] for name in untouched), \
+        "a broker restarted while another could not start"
+
+    kube.patch("kafkaclusters.potok.dev potok",
+               {"spec": {"brokers": {"resources": {"requests": {"memory": "256Mi"}}}}})
+    wait_until(lambda: (lambda c: c if ready_now(c) else None)(
+        kube.get("kafkaclusters.potok.dev", "potok")), timeout=300,
+        message="the cluster Ready again once the request fits")
+    pods = broker_pods(kube)
+    assert all(pod_ready(pod) for pod in pods.values()), pods.keys()
+    assert condition(kube.get("kafkaclusters.potok.dev", "potok"), "Degraded")["status"] == "False"
 
 
 def test_teardown_lets_everything_go(kube, release):
