@@ -8,7 +8,9 @@ use kube::runtime::controller::Action;
 use kube::{Api, ResourceExt};
 
 use super::cluster::{self, Refusal};
-use super::{key, now, patch_status, ready, with_finalizer, Context, Error};
+use super::{
+    announce, conditions_of, key, now, patch_status, ready, with_finalizer, Context, Error,
+};
 use crate::reconcile::ksql_stream::{self, rest, FINALIZER};
 use crate::resources::KsqlStream;
 
@@ -41,6 +43,8 @@ async fn apply(
             let status =
                 ksql_stream::failed(&stream, refusal.reason, refusal.message.clone(), &now());
             patch_status(&api, stream.as_ref(), &status).await?;
+            let before = conditions_of(stream.status.as_ref(), |s| &s.conditions);
+            announce(ctx, stream.as_ref(), &before, &status.conditions).await;
             tracing::warn!("{key}: {}: {}", refusal.reason, refusal.message);
             return Ok(Action::requeue(refusal.retry_after(ctx)));
         }
@@ -48,6 +52,8 @@ async fn apply(
     let client = ctx.connect.ksql(&url);
     let reconciled = rest::reconcile(&stream, &client, &now()).await;
     patch_status(&api, stream.as_ref(), &reconciled.status).await?;
+    let before = conditions_of(stream.status.as_ref(), |s| &s.conditions);
+    announce(ctx, stream.as_ref(), &before, &reconciled.status.conditions).await;
     let (ready_reason, message) = ready(&reconciled.status.conditions);
     match reconciled.error {
         Some(error) if error.is_retriable() => Err(error.into()),

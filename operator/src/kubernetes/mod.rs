@@ -299,6 +299,44 @@ where
     Ok(())
 }
 
+/// Publishes an Event on `resource` when its `Ready` condition's status or reason changed
+/// from `before` to `after`: Normal when it became ready, Warning when it is not, with the condition's
+/// reason and message, so `kubectl describe` tells what the operator did and refused.
+async fn announce<K: Resource<DynamicType = ()>>(
+    ctx: &Context,
+    resource: &K,
+    before: &[Condition],
+    after: &[Condition],
+) {
+    let ready_of = |conditions: &[Condition]| {
+        conditions
+            .iter()
+            .find(|c| c.type_ == READY)
+            .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
+    };
+    let Some((status, reason, message)) = ready_of(after) else {
+        return;
+    };
+    // A new message under the same reason (a count of ready pods, say) is progress, not news.
+    if ready_of(before).is_some_and(|(was, why, _)| was == status && why == reason) {
+        return;
+    }
+    let type_ = if status == "True" {
+        EventType::Normal
+    } else {
+        EventType::Warning
+    };
+    ctx.publish(resource, type_, &reason, &message).await;
+}
+
+/// The conditions of a resource's status, none before its first status.
+fn conditions_of<S>(
+    status: Option<&S>,
+    conditions: impl Fn(&S) -> &Vec<Condition>,
+) -> Vec<Condition> {
+    status.map(|s| conditions(s).clone()).unwrap_or_default()
+}
+
 /// The `Ready` condition's reason and message among `conditions`, for the log.
 fn ready(conditions: &[Condition]) -> (&str, &str) {
     conditions

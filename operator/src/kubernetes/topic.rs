@@ -10,7 +10,10 @@ use kube::runtime::controller::Action;
 use kube::{Api, ResourceExt};
 
 use super::cluster::{self, Refusal};
-use super::{key, now, patch_status, ready, with_finalizer, Context, Error, PROGRESS_INTERVAL};
+use super::{
+    announce, conditions_of, key, now, patch_status, ready, with_finalizer, Context, Error,
+    PROGRESS_INTERVAL,
+};
 use crate::reconcile::topic::{self, admin, reason, FINALIZER};
 use crate::resources::Topic;
 
@@ -46,6 +49,8 @@ async fn apply(topic: Arc<Topic>, api: Api<Topic>, ctx: &Context) -> Result<Acti
     let admin_client = ctx.connect.admin(&bootstrap)?;
     let reconciled = admin::reconcile(&topic, &admin_client, &now()).await;
     patch_status(&api, topic.as_ref(), &reconciled.status).await?;
+    let before = conditions_of(topic.status.as_ref(), |s| &s.conditions);
+    announce(ctx, topic.as_ref(), &before, &reconciled.status.conditions).await;
     let (ready_reason, message) = ready(&reconciled.status.conditions);
     match reconciled.error {
         Some(error) if error.is_retriable() => Err(error.into()),
@@ -73,6 +78,8 @@ async fn refuse(
 ) -> Result<Action, Error> {
     let status = topic::failed(topic, refusal.reason, refusal.message.clone(), &now());
     patch_status(api, topic, &status).await?;
+    let before = conditions_of(topic.status.as_ref(), |s| &s.conditions);
+    announce(ctx, topic, &before, &status.conditions).await;
     tracing::warn!("{}: {}: {}", key(topic), refusal.reason, refusal.message);
     Ok(Action::requeue(refusal.retry_after(ctx)))
 }

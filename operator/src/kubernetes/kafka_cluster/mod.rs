@@ -28,7 +28,10 @@ use serde::Serialize;
 
 use self::objects::{Objects, Replicas, Role, INSTANCE_LABEL};
 use self::roll::Next;
-use super::{key, now, patch_status, Context, Error, FIELD_MANAGER, PROGRESS_INTERVAL};
+use super::{
+    announce, conditions_of, key, now, patch_status, Context, Error, FIELD_MANAGER,
+    PROGRESS_INTERVAL,
+};
 use crate::reconcile::condition::{condition, set_condition, READY};
 use crate::reconcile::roll::admin::observe_partitions;
 use crate::reconcile::roll::{drain_targets, PartitionState};
@@ -211,6 +214,8 @@ pub async fn reconcile_kafka_cluster(
         summary,
     );
     patch_status(&api, cluster.as_ref(), &status).await?;
+    let before = conditions_of(cluster.status.as_ref(), |s| &s.conditions);
+    announce(&ctx, cluster.as_ref(), &before, &status.conditions).await;
     let settled = progress.is_none() && degraded.is_empty();
     match &progress {
         Some((why, message)) => tracing::info!("{key}: {why}: {message}"),
@@ -298,6 +303,8 @@ async fn refuse(
         String::new(),
     );
     patch_status(api, cluster, &status).await?;
+    let before = conditions_of(cluster.status.as_ref(), |s| &s.conditions);
+    announce(ctx, cluster, &before, &status.conditions).await;
     Ok(Action::requeue(ctx.resync))
 }
 

@@ -149,14 +149,17 @@ fn agreed_leader(answered: &[VoterReport]) -> Option<i32> {
     (first >= 0 && answered.iter().all(|r| r.leader == first)).then_some(first as i32)
 }
 
-/// Scrapes every coordinator pod's `/metrics` at its pod IP.
+/// Scrapes every ready coordinator pod's `/metrics` at its pod IP; one not ready (starting,
+/// terminating) counts as a voter that did not answer.
 pub async fn scrape_quorum(pods: &[Pod]) -> QuorumView {
     let mut reports = Vec::new();
     for pod in pods {
         let ip = pod.status.as_ref().and_then(|s| s.pod_ip.clone());
         let report = match ip {
-            Some(ip) => scrape(format!("http://{ip}:{BROKER_METRICS_PORT}/metrics")).await,
-            None => None,
+            Some(ip) if is_ready(pod) && pod.metadata.deletion_timestamp.is_none() => {
+                scrape(format!("http://{ip}:{BROKER_METRICS_PORT}/metrics")).await
+            }
+            _ => None,
         };
         reports.push(report);
     }
@@ -165,8 +168,13 @@ pub async fn scrape_quorum(pods: &[Pod]) -> QuorumView {
 
 async fn scrape(url: String) -> Option<VoterReport> {
     let text = tokio::task::spawn_blocking(move || {
-        ureq::get(&url)
+        // The connect timeout too: the agent's default is 30 s, for an address that may
+        // have just gone away with its pod.
+        ureq::AgentBuilder::new()
+            .timeout_connect(Duration::from_secs(1))
             .timeout(Duration::from_secs(2))
+            .build()
+            .get(&url)
             .call()
             .ok()?
             .into_string()
