@@ -515,6 +515,10 @@ def test_a_broker_config_change_rolls_safely_under_load(kube, client):
     assert most_down <= 1, f"{most_down} brokers were down at once"
     config = kube.get("configmap", "potok-broker-config")["data"]
     assert any("log.retention.hours=100" in text for text in config.values()), config
+    events = kube.get("events", "--field-selector", "involvedObject.kind=KafkaCluster")["items"]
+    restarts = [e.get("note") or e.get("message") for e in events if e["reason"] == "Restarted"]
+    assert any("potok-broker-" in (note or "") for note in restarts), \
+        f"no Restarted event on the KafkaCluster: {[e['reason'] for e in events]}"
 
     written = load.stop()
     print(f"records acknowledged during the roll: {written}")
