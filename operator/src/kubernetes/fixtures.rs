@@ -17,6 +17,7 @@ use std::time::Duration;
 use http::{Method, Request, Response, StatusCode};
 use k8s_openapi::jiff::Timestamp;
 use kube::client::Body;
+use kube::runtime::watcher;
 use kube::{Client, Resource, ResourceExt};
 use potok_client::{AdminClient, ClientError, ClusterConfig};
 use serde::Serialize;
@@ -77,6 +78,26 @@ impl Context {
     /// are recorded in `Asked`.
     pub fn mocked() -> (Arc<Context>, ApiServer, Asked) {
         Context::mocked_with_ksql(&format!("http://{}", closed_address()))
+    }
+
+    /// As [`Context::mocked`], with `topics` in the Topic controller's cache.
+    pub fn mocked_knowing(topics: &[Topic]) -> (Arc<Context>, ApiServer, Asked) {
+        let (store, mut writer) = kube::runtime::reflector::store();
+        writer.apply_watcher_event(&watcher::Event::Init);
+        for topic in topics {
+            writer.apply_watcher_event(&watcher::Event::InitApply(topic.clone()));
+        }
+        writer.apply_watcher_event(&watcher::Event::InitDone);
+        let asked = Asked::default();
+        let connect = Redirect {
+            asked: asked.clone(),
+            bootstrap: closed_address(),
+            ksql_url: format!("http://{}", closed_address()),
+        };
+        let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+        let mut ctx = Context::with_connections(Client::new(service, NAMESPACE), Box::new(connect));
+        ctx.topics = vec![store];
+        (Arc::new(ctx), ApiServer(handle), asked)
     }
 
     /// As [`Context::mocked`], with every ksql server at `ksql_url`.
@@ -277,19 +298,6 @@ impl ApiServer {
             StatusCode::OK,
             &json!({ "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success" }),
         ));
-    }
-
-    /// Expects the namespace's Topics listed; answers with `topics`.
-    pub async fn topics_listed(&mut self, topics: &[Topic]) {
-        let path = Topic::url_path(&(), Some(NAMESPACE));
-        let (_, _, send) = self.expect(Method::GET, &path).await;
-        let list = json!({
-            "apiVersion": "potok.dev/v1alpha1",
-            "kind": "TopicList",
-            "metadata": { "resourceVersion": "1" },
-            "items": topics,
-        });
-        send.send_response(json_response(StatusCode::OK, &list));
     }
 
     /// Expects `resource`'s status written through the status subresource with a forced

@@ -42,6 +42,7 @@ use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType, Recorder};
 use kube::runtime::finalizer;
+use kube::runtime::reflector::Store;
 use kube::{Api, Client, Resource, ResourceExt};
 use potok_client::{AdminClient, Backoff, ClientError, ClusterConfig};
 use serde::de::DeserializeOwned;
@@ -51,6 +52,7 @@ use serde_json::json;
 use crate::reconcile::condition::READY;
 use crate::reconcile::ksql_stream::rest::{KsqlClient, RestError};
 use crate::reconcile::topic::admin::AdminError;
+use crate::resources::Topic;
 
 pub use kafka_cluster::reconcile_kafka_cluster;
 pub use ksql_stream::reconcile_ksql_stream;
@@ -153,6 +155,9 @@ pub struct Context {
     pub default_image: String,
     /// Publishes Kubernetes Events on the resources; none in tests.
     pub recorder: Option<Recorder>,
+    /// The Topic controllers' caches (one per watched namespace, or one for all), read to
+    /// find Topics claiming the same topic without listing every Topic per reconcile.
+    pub topics: Vec<Store<Topic>>,
     /// The pause before the next retry of each resource that is failing, by [`key`].
     retries: Mutex<HashMap<String, Backoff>>,
 }
@@ -170,8 +175,26 @@ impl Context {
             resync: DEFAULT_RESYNC,
             default_image: DEFAULT_IMAGE.into(),
             recorder: None,
+            topics: Vec::new(),
             retries: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The Topics of `namespace` in the controllers' caches, once each has its first list.
+    async fn topics_in(&self, namespace: &str) -> Vec<Topic> {
+        let mut found = Vec::new();
+        for store in &self.topics {
+            // Only a dropped writer fails this, and then the cache is all there will be.
+            let _ = store.wait_until_ready().await;
+            found.extend(
+                store
+                    .state()
+                    .iter()
+                    .filter(|topic| topic.namespace().as_deref() == Some(namespace))
+                    .map(|topic| Topic::clone(topic)),
+            );
+        }
+        found
     }
 
     /// Publishes an Event on `resource` when the context has a recorder; a failure to

@@ -88,18 +88,6 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
         });
     }
 
-    let mut ctx = Context::new(client.clone());
-    ctx.resync = options.resync;
-    ctx.default_image = options.default_image.clone();
-    ctx.recorder = Some(Recorder::new(
-        client.clone(),
-        Reporter {
-            controller: CONTROLLER_NAME.into(),
-            instance: Some(identity),
-        },
-    ));
-    let ctx = Arc::new(ctx);
-    ready.store(true, Ordering::Relaxed);
     let scopes: Vec<Option<String>> = if options.namespaces.is_empty() {
         vec![None]
     } else {
@@ -112,24 +100,42 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
             false => format!("the namespace(s) {}", options.namespaces.join(", ")),
         }
     );
+    let topic_controllers: Vec<Controller<Topic>> = scopes
+        .iter()
+        .map(|scope| {
+            Controller::new(api::<Topic>(&client, scope), watcher::Config::default())
+                .shutdown_on_signal()
+        })
+        .collect();
+    let mut ctx = Context::new(client.clone());
+    ctx.resync = options.resync;
+    ctx.default_image = options.default_image.clone();
+    ctx.topics = topic_controllers.iter().map(Controller::store).collect();
+    ctx.recorder = Some(Recorder::new(
+        client.clone(),
+        Reporter {
+            controller: CONTROLLER_NAME.into(),
+            instance: Some(identity),
+        },
+    ));
+    let ctx = Arc::new(ctx);
+    ready.store(true, Ordering::Relaxed);
     let mut controllers = tokio::task::JoinSet::new();
-    for scope in scopes {
+    for (scope, topics) in scopes.iter().zip(topic_controllers) {
         let owned =
             watcher::Config::default().labels("app.kubernetes.io/managed-by=potok-operator");
         let clusters = Controller::new(
-            api::<KafkaCluster>(&client, &scope),
+            api::<KafkaCluster>(&client, scope),
             watcher::Config::default(),
         )
-        .owns(api::<StatefulSet>(&client, &scope), owned)
+        .owns(api::<StatefulSet>(&client, scope), owned)
         .shutdown_on_signal();
         let timed = timing(metrics.clone(), "kafkacluster", reconcile_kafka_cluster);
         controllers.spawn(drive(clusters.run(timed, error_policy, ctx.clone())));
-        let topics = Controller::new(api::<Topic>(&client, &scope), watcher::Config::default())
-            .shutdown_on_signal();
         let timed = timing(metrics.clone(), "topic", reconcile_topic);
         controllers.spawn(drive(topics.run(timed, error_policy, ctx.clone())));
         let streams = Controller::new(
-            api::<KsqlStream>(&client, &scope),
+            api::<KsqlStream>(&client, scope),
             watcher::Config::default(),
         )
         .shutdown_on_signal();
