@@ -87,6 +87,9 @@ enum Command {
         /// How often, in seconds, every resource is reconciled even when nothing changed.
         #[arg(long, value_name = "SECONDS", default_value_t = kubernetes::DEFAULT_RESYNC.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
         resync_interval: u64,
+        /// The most reconciles of one kind that run at once (per watched namespace).
+        #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
+        max_concurrent_reconciles: u16,
         /// error, warn, info, debug or trace; RUST_LOG, when set, wins.
         #[arg(long, default_value = "info", value_parser = ["error", "warn", "info", "debug", "trace"])]
         log_level: String,
@@ -133,6 +136,7 @@ async fn main() {
             http_address,
             default_image,
             resync_interval,
+            max_concurrent_reconciles,
             log_level,
         } => {
             let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -149,6 +153,7 @@ async fn main() {
                 http_address,
                 default_image,
                 resync: std::time::Duration::from_secs(resync_interval),
+                concurrency: max_concurrent_reconciles,
             })
             .await
         }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use futures_util::StreamExt;
 use k8s_openapi::api::apps::v1::StatefulSet;
-use kube::runtime::controller::{Action, Controller};
+use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::watcher;
 use kube::{Api, Client, Resource};
@@ -36,6 +36,8 @@ pub struct RunOptions {
     pub http_address: SocketAddr,
     pub default_image: String,
     pub resync: Duration,
+    /// The most reconciles of one kind in one scope that run at once.
+    pub concurrency: u16,
 }
 
 pub async fn run(options: RunOptions) -> anyhow::Result<()> {
@@ -104,6 +106,7 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
         .iter()
         .map(|scope| {
             Controller::new(api::<Topic>(&client, scope), watcher::Config::default())
+                .with_config(bounded(options.concurrency))
                 .shutdown_on_signal()
         })
         .collect();
@@ -129,6 +132,7 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
             watcher::Config::default(),
         )
         .owns(api::<StatefulSet>(&client, scope), owned)
+        .with_config(bounded(options.concurrency))
         .shutdown_on_signal();
         let timed = timing(metrics.clone(), "kafkacluster", reconcile_kafka_cluster);
         controllers.spawn(drive(clusters.run(timed, error_policy, ctx.clone())));
@@ -138,6 +142,7 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
             api::<KsqlStream>(&client, scope),
             watcher::Config::default(),
         )
+        .with_config(bounded(options.concurrency))
         .shutdown_on_signal();
         let timed = timing(metrics.clone(), "ksqlstream", reconcile_ksql_stream);
         controllers.spawn(drive(streams.run(timed, error_policy, ctx.clone())));
@@ -148,6 +153,12 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// A controller running at most `concurrency` reconciles at once: each holds connections
+/// to the API server and the cluster, so 500 new Topics must not mean 500 at once.
+fn bounded(concurrency: u16) -> controller::Config {
+    controller::Config::default().concurrency(concurrency)
 }
 
 fn api<K>(client: &Client, scope: &Option<String>) -> Api<K>
