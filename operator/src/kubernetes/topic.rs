@@ -46,6 +46,18 @@ async fn apply(topic: Arc<Topic>, api: Api<Topic>, ctx: &Context) -> Result<Acti
         return refuse(&topic, &api, ctx, refusal).await;
     }
     let admin_client = ctx.connect.admin(&bootstrap)?;
+    let name = topic::topic_name(&topic);
+    let topic = if !topic::claims(&topic, &name)
+        && matches!(admin::observe(&admin_client, &name).await, Ok(None))
+    {
+        let status = topic::claim(&topic, &name, &now());
+        patch_status(&api, topic.as_ref(), &status).await?;
+        let mut claimed = Topic::clone(&topic);
+        claimed.status = Some(status);
+        Arc::new(claimed)
+    } else {
+        topic
+    };
     let reconciled = admin::reconcile(&topic, &admin_client, &now()).await;
     patch_status(&api, topic.as_ref(), &reconciled.status).await?;
     let before = conditions_of(topic.status.as_ref(), |s| &s.conditions);
@@ -318,6 +330,9 @@ mod tests {
         let scenario = async move {
             api.cluster_read("potok", Some(&cluster(Some(&bootstrap), false)))
                 .await;
+            let claim = api.status_applied(&expected).await;
+            assert_eq!(claim["topicName"], "orders", "claimed before it is created");
+            assert_eq!(ready_condition(&claim)["reason"], reason::CREATING);
             let status = api.status_applied(&expected).await;
             let ready = ready_condition(&status);
             assert_eq!(ready["status"], "True", "{status}");
@@ -365,6 +380,37 @@ mod tests {
         assert!(live_topic(&broker.bootstrap, "orders", false)
             .await
             .is_none());
+    }
+
+    /// The operator stopped after creating the topic and before reporting it: the claim
+    /// written first makes the topic this Topic's, not someone else's.
+    #[tokio::test]
+    async fn a_topic_created_just_before_a_crash_is_still_this_topics() {
+        let broker = Broker::start();
+        let admin_client = ServiceConnections::default()
+            .admin(&broker.bootstrap)
+            .unwrap();
+        let mut topic = single_broker_orders();
+        let claimed = topic::claim(&topic, "orders", &crate::kubernetes::now());
+        let created = admin::reconcile(&topic, &admin_client, &crate::kubernetes::now()).await;
+        assert!(created.error.is_none(), "{:?}", created.error);
+        live_topic(&broker.bootstrap, "orders", true).await.unwrap();
+        topic.status = Some(claimed);
+        let (ctx, mut api) = Context::mocked_with(Box::<ServiceConnections>::default());
+        let expected = topic.clone();
+        let bootstrap = broker.bootstrap.clone();
+        let scenario = async move {
+            api.cluster_read("potok", Some(&cluster(Some(&bootstrap), false)))
+                .await;
+            let status = api.status_applied(&expected).await;
+            let ready = ready_condition(&status);
+            assert_eq!(ready["status"], "True", "{status}");
+            assert_eq!(ready["reason"], reason::UP_TO_DATE);
+            assert!(status["topicId"].is_string(), "{status}");
+        };
+        run(reconcile_topic(Arc::new(topic), ctx), scenario)
+            .await
+            .unwrap();
     }
 
     /// The live topic `name` once its existence is `exists`, as the broker's metadata

@@ -48,6 +48,8 @@ pub const FINALIZER: &str = "potok.dev/topic";
 pub mod reason {
     /// The topic was created.
     pub const CREATED: &str = "Created";
+    /// The topic is claimed and about to be created.
+    pub const CREATING: &str = "Creating";
     /// The live topic was changed to match the spec.
     pub const UPDATED: &str = "Updated";
     /// The live topic already matched the spec.
@@ -148,6 +150,32 @@ pub struct TopicPlan {
     pub topic_name: String,
     pub actions: Vec<TopicAction>,
     pub status: TopicStatus,
+}
+
+/// Whether `topic`'s status already claims the live topic `name` (it created or adopted it).
+pub fn claims(topic: &Topic, name: &str) -> bool {
+    topic.status.as_ref().and_then(|s| s.topic_name.as_deref()) == Some(name)
+}
+
+/// The status that claims `name` for `topic` before the topic is created: written first, so
+/// a crash between creating the topic and reporting it does not leave a topic this resource
+/// made looking like someone else's (`NotOwned`).
+pub fn claim(topic: &Topic, name: &str, now: &Time) -> TopicStatus {
+    let generation = topic.metadata.generation;
+    let mut status = topic.status.clone().unwrap_or_default();
+    status.topic_name = Some(name.to_owned());
+    status.observed_generation = generation;
+    set_condition(
+        &mut status.conditions,
+        ready(
+            false,
+            reason::CREATING,
+            format!("creating topic {name}"),
+            generation,
+            now,
+        ),
+    );
+    status
 }
 
 /// The live topic's name for `topic`: `spec.topicName`, else the resource's name.
