@@ -99,6 +99,10 @@ enum Command {
     Crds,
 }
 
+/// After 500 Topics were reconciled at once, glibc's allocator held on to 136 MiB.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() {
     let Args { command } = Args::parse();
