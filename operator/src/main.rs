@@ -61,35 +61,8 @@ enum Command {
     /// points): KafkaClusters become StatefulSets, Services and ConfigMaps, Topics and
     /// KsqlStreams are kept live, until SIGTERM or Ctrl-C.
     Run {
-        /// A namespace to watch; repeat for several. None: every namespace.
-        #[arg(
-            long = "namespace",
-            value_name = "NAMESPACE",
-            env = "POTOK_WATCH_NAMESPACES",
-            value_delimiter = ','
-        )]
-        namespaces: Vec<String>,
-        /// Whether replicas elect a leader through a Lease, so only one reconciles.
-        #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
-        leader_election: bool,
-        /// The Lease's name.
-        #[arg(long, default_value = "potok-operator")]
-        lease_name: String,
-        /// The Lease's namespace (default: POD_NAMESPACE, the operator's own).
-        #[arg(long)]
-        lease_namespace: Option<String>,
-        /// Where /metrics, /healthz and /readyz are served.
-        #[arg(long, default_value = "0.0.0.0:8080")]
-        http_address: std::net::SocketAddr,
-        /// The image a KafkaCluster's pods run when its spec.image is unset.
-        #[arg(long, env = "POTOK_IMAGE", default_value = kubernetes::DEFAULT_IMAGE)]
-        default_image: String,
-        /// How often, in seconds, every resource is reconciled even when nothing changed.
-        #[arg(long, value_name = "SECONDS", default_value_t = kubernetes::DEFAULT_RESYNC.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
-        resync_interval: u64,
-        /// The most reconciles of one kind that run at once (per watched namespace).
-        #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
-        max_concurrent_reconciles: u16,
+        #[command(flatten)]
+        options: RunOptions,
         /// error, warn, info, debug or trace; RUST_LOG, when set, wins.
         #[arg(long, default_value = "info", value_parser = ["error", "warn", "info", "debug", "trace"])]
         log_level: String,
@@ -132,34 +105,14 @@ async fn main() {
             data_dir,
             output,
         } => local::get::get(&kind, &data_dir, output.is_some()).map(|table| print!("{table}")),
-        Command::Run {
-            namespaces,
-            leader_election,
-            lease_name,
-            lease_namespace,
-            http_address,
-            default_image,
-            resync_interval,
-            max_concurrent_reconciles,
-            log_level,
-        } => {
+        Command::Run { options, log_level } => {
             let filter = tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| format!("{log_level},kube_runtime=warn").into());
             tracing_subscriber::fmt()
                 .with_env_filter(filter)
                 .with_writer(std::io::stderr)
                 .init();
-            kubernetes::run::run(RunOptions {
-                namespaces,
-                leader_election,
-                lease_name,
-                lease_namespace,
-                http_address,
-                default_image,
-                resync: std::time::Duration::from_secs(resync_interval),
-                concurrency: max_concurrent_reconciles,
-            })
-            .await
+            kubernetes::run::run(options).await
         }
         Command::Crds => {
             print!("{}", resources::crds_yaml());

@@ -26,18 +26,47 @@ use crate::resources::{KafkaCluster, KsqlStream, Topic};
 /// The name events and the lease are reported under.
 const CONTROLLER_NAME: &str = "potok-operator";
 
+#[derive(clap::Args)]
 pub struct RunOptions {
-    /// The namespaces to watch; none for all.
+    /// A namespace to watch; repeat for several. None: every namespace.
+    #[arg(
+        long = "namespace",
+        value_name = "NAMESPACE",
+        env = "POTOK_WATCH_NAMESPACES",
+        value_delimiter = ','
+    )]
     pub namespaces: Vec<String>,
+    /// Whether replicas elect a leader through a Lease, so only one reconciles.
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
     pub leader_election: bool,
+    /// The Lease's name.
+    #[arg(long, default_value = "potok-operator")]
     pub lease_name: String,
-    /// Where the lease lives (default: the operator's own namespace).
+    /// The Lease's namespace (default: POD_NAMESPACE, the operator's own).
+    #[arg(long)]
     pub lease_namespace: Option<String>,
+    /// Where /metrics, /healthz and /readyz are served.
+    #[arg(long, default_value = "0.0.0.0:8080")]
     pub http_address: SocketAddr,
+    /// The image a KafkaCluster's pods run when its spec.image is unset.
+    #[arg(long, env = "POTOK_IMAGE", default_value = super::DEFAULT_IMAGE)]
     pub default_image: String,
+    /// How often, in seconds, every resource is reconciled even when nothing changed.
+    #[arg(long = "resync-interval", value_name = "SECONDS", default_value = "120", value_parser = parse_seconds)]
     pub resync: Duration,
-    /// The most reconciles of one kind in one scope that run at once.
+    /// The most reconciles of one kind that run at once (per watched namespace).
+    #[arg(long = "max-concurrent-reconciles", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
     pub concurrency: u16,
+}
+
+/// A whole number of seconds, at least one.
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    match text.parse::<u64>() {
+        Ok(seconds) if seconds >= 1 => Ok(Duration::from_secs(seconds)),
+        _ => Err(format!(
+            "{text} is not a whole number of seconds, at least 1"
+        )),
+    }
 }
 
 pub async fn run(options: RunOptions) -> anyhow::Result<()> {

@@ -9,17 +9,16 @@
 //! Each call of [`RunningCluster::step`] does at most one thing and says whether more
 //! remains, so the control loop keeps reconciling Topics and KsqlStreams meanwhile.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use potok_client::{AdminClient, TopicPartition};
+use potok_client::AdminClient;
 use tokio::sync::{mpsc, oneshot};
 
 use super::plan::{ClusterPlan, NodePlan};
 use super::process::NodeCommand;
 use crate::manifest::KafkaCluster;
-use crate::reconcile::roll::admin::observe_partitions;
+use crate::reconcile::roll::admin::{move_partitions, observe_partitions, Moving};
 use crate::reconcile::roll::{caught_up, drain_targets, roll_blockers};
 
 /// The cluster as it runs, and the change under way.
@@ -153,35 +152,19 @@ impl RunningCluster {
         let moves = drain_targets(&partitions, &removed_ids, &remaining);
         let names: Vec<&str> = removed.iter().map(|n| n.name.as_str()).collect();
         if !moves.is_empty() {
-            let moving = admin.list_partition_reassignments(None).await?;
-            if moving.is_empty() {
-                let request: BTreeMap<TopicPartition, Option<Vec<i32>>> = moves
-                    .iter()
-                    .map(|((topic, partition), target)| {
-                        (
-                            TopicPartition::new(topic.as_str(), *partition),
-                            Some(target.clone()),
-                        )
-                    })
-                    .collect();
-                let results = admin.alter_partition_reassignments(&request).await?;
-                if let Some((partition, Err(error))) = results.iter().find(|(_, r)| r.is_err()) {
-                    anyhow::bail!(
-                        "draining {}: moving {partition:?} failed: {error}",
-                        names.join(", ")
-                    );
-                }
-                println!(
-                    "{}: draining: moving {} partition(s) to the other brokers",
-                    names.join(", "),
-                    moves.len()
-                );
-            } else {
-                self.say(format!(
-                    "{}: draining: {} partition(s) still moving",
-                    names.join(", "),
-                    moving.len()
-                ));
+            match move_partitions(admin, &moves).await? {
+                Moving::Started(count) => println!(
+                    "{}: draining: moving {count} partition(s) to the other brokers",
+                    names.join(", ")
+                ),
+                Moving::StillMoving(count) => self.say(format!(
+                    "{}: draining: {count} partition(s) still moving",
+                    names.join(", ")
+                )),
+                Moving::Refused(partition, error) => anyhow::bail!(
+                    "draining {}: moving {partition} failed: {error}",
+                    names.join(", ")
+                ),
             }
             return Ok(());
         }

@@ -22,7 +22,7 @@ use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::{Api, Client, Resource, ResourceExt};
-use potok_client::{AdminClient, TopicPartition};
+use potok_client::AdminClient;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -33,7 +33,7 @@ use super::{
     PROGRESS_INTERVAL,
 };
 use crate::reconcile::condition::{condition, set_condition, READY};
-use crate::reconcile::roll::admin::observe_partitions;
+use crate::reconcile::roll::admin::{move_partitions, observe_partitions, Moving};
 use crate::reconcile::roll::{drain_targets, PartitionState};
 use crate::resources::cluster::{validate, KafkaClusterStatus};
 use crate::resources::KafkaCluster;
@@ -398,42 +398,24 @@ async fn drain(
             .await;
         return Ok((reason::DRAINING_BROKERS, message));
     }
-    let moving = admin
-        .list_partition_reassignments(None)
+    let message = match move_partitions(admin, &moves)
         .await
-        .map_err(Error::Brokers)?;
-    if moving.is_empty() {
-        let request: BTreeMap<TopicPartition, Option<Vec<i32>>> = moves
-            .iter()
-            .map(|((topic, partition), target)| {
-                (
-                    TopicPartition::new(topic.as_str(), *partition),
-                    Some(target.clone()),
-                )
-            })
-            .collect();
-        let results = admin
-            .alter_partition_reassignments(&request)
-            .await
-            .map_err(Error::Brokers)?;
-        if let Some((partition, Err(error))) = results.iter().find(|(_, r)| r.is_err()) {
-            return Ok((
-                reason::DRAINING_BROKERS,
-                format!("moving {partition:?} off broker(s) {named} failed: {error}; retrying"),
-            ));
+        .map_err(Error::Brokers)?
+    {
+        Moving::Started(count) => {
+            let message = format!("moving {count} partition(s) off broker(s) {named}");
+            ctx.publish(cluster, EventType::Normal, "DrainingBrokers", &message)
+                .await;
+            message
         }
-        let message = format!("moving {} partition(s) off broker(s) {named}", moves.len());
-        ctx.publish(cluster, EventType::Normal, "DrainingBrokers", &message)
-            .await;
-        return Ok((reason::DRAINING_BROKERS, message));
-    }
-    Ok((
-        reason::DRAINING_BROKERS,
-        format!(
-            "draining broker(s) {named}: {} partition(s) still moving",
-            moving.len()
-        ),
-    ))
+        Moving::StillMoving(count) => {
+            format!("draining broker(s) {named}: {count} partition(s) still moving")
+        }
+        Moving::Refused(partition, error) => {
+            format!("moving {partition} off broker(s) {named} failed: {error}; retrying")
+        }
+    };
+    Ok((reason::DRAINING_BROKERS, message))
 }
 
 /// One step of a roll: restarts the next pod when it is safe, and says what waits.

@@ -68,6 +68,36 @@ async fn sets_read(api: &mut ApiServer, live: &[(Role, Option<Value>)]) {
     }
 }
 
+/// A running cluster of `counts` coordinators and brokers and one ksql server, each role's
+/// StatefulSet on revision `revisions`: expects the two StatefulSets read, and returns them
+/// all by role.
+async fn running(
+    api: &mut ApiServer,
+    counts: [u32; 2],
+    revisions: [&str; 3],
+) -> BTreeMap<Role, Value> {
+    let live = BTreeMap::from([
+        (
+            Role::Coordinator,
+            live_set(Role::Coordinator, counts[0], revisions[0]),
+        ),
+        (
+            Role::Broker,
+            live_set(Role::Broker, counts[1], revisions[1]),
+        ),
+        (Role::Ksql, live_set(Role::Ksql, 1, revisions[2])),
+    ]);
+    sets_read(
+        api,
+        &[
+            (Role::Coordinator, Some(live[&Role::Coordinator].clone())),
+            (Role::Broker, Some(live[&Role::Broker].clone())),
+        ],
+    )
+    .await;
+    live
+}
+
 /// Expects every object of the example applied in order, the StatefulSets answered with
 /// `live` (keyed by role); returns the applied StatefulSets by name.
 async fn all_applied(api: &mut ApiServer, live: &BTreeMap<Role, Value>) -> BTreeMap<String, Value> {
@@ -158,19 +188,7 @@ async fn an_outdated_ksql_server_restarts_once_the_rest_is_current() {
     let scenario = {
         let cluster = cluster.clone();
         async move {
-            let live = BTreeMap::from([
-                (Role::Coordinator, live_set(Role::Coordinator, 3, "c1")),
-                (Role::Broker, live_set(Role::Broker, 3, "b1")),
-                (Role::Ksql, live_set(Role::Ksql, 1, "k2")),
-            ]);
-            sets_read(
-                &mut api,
-                &[
-                    (Role::Coordinator, Some(live[&Role::Coordinator].clone())),
-                    (Role::Broker, Some(live[&Role::Broker].clone())),
-                ],
-            )
-            .await;
+            let live = running(&mut api, [3, 3], ["c1", "b1", "k2"]).await;
             all_applied(&mut api, &live).await;
             api.pods_listed(SELECTOR, &pods(["c1", "b1", "k1"])).await;
             api.deleted(&format!("{NAMESPACE_PATH}/pods/potok-ksql-0"))
@@ -201,19 +219,7 @@ async fn outdated_brokers_wait_while_their_partitions_cannot_be_read() {
     let scenario = {
         let cluster = cluster.clone();
         async move {
-            let live = BTreeMap::from([
-                (Role::Coordinator, live_set(Role::Coordinator, 3, "c1")),
-                (Role::Broker, live_set(Role::Broker, 3, "b2")),
-                (Role::Ksql, live_set(Role::Ksql, 1, "k1")),
-            ]);
-            sets_read(
-                &mut api,
-                &[
-                    (Role::Coordinator, Some(live[&Role::Coordinator].clone())),
-                    (Role::Broker, Some(live[&Role::Broker].clone())),
-                ],
-            )
-            .await;
+            let live = running(&mut api, [3, 3], ["c1", "b2", "k1"]).await;
             all_applied(&mut api, &live).await;
             api.pods_listed(SELECTOR, &pods(["c1", "b1", "k1"])).await;
             let status = api.status_applied(&cluster).await;
@@ -241,19 +247,7 @@ async fn a_quorum_size_change_is_refused_and_the_quorum_kept() {
     let scenario = {
         let cluster = cluster.clone();
         async move {
-            let live = BTreeMap::from([
-                (Role::Coordinator, live_set(Role::Coordinator, 3, "c1")),
-                (Role::Broker, live_set(Role::Broker, 3, "b1")),
-                (Role::Ksql, live_set(Role::Ksql, 1, "k1")),
-            ]);
-            sets_read(
-                &mut api,
-                &[
-                    (Role::Coordinator, Some(live[&Role::Coordinator].clone())),
-                    (Role::Broker, Some(live[&Role::Broker].clone())),
-                ],
-            )
-            .await;
+            let live = running(&mut api, [3, 3], ["c1", "b1", "k1"]).await;
             let sets = all_applied(&mut api, &live).await;
             assert_eq!(sets["potok-coordinator"]["spec"]["replicas"], 3);
             api.pods_listed(SELECTOR, &pods(["c1", "b1", "k1"])).await;
@@ -285,19 +279,7 @@ async fn a_pod_stuck_on_its_current_revision_is_reported_not_restarted() {
     let scenario = {
         let cluster = cluster.clone();
         async move {
-            let live = BTreeMap::from([
-                (Role::Coordinator, live_set(Role::Coordinator, 3, "c1")),
-                (Role::Broker, live_set(Role::Broker, 3, "b1")),
-                (Role::Ksql, live_set(Role::Ksql, 1, "k1")),
-            ]);
-            sets_read(
-                &mut api,
-                &[
-                    (Role::Coordinator, Some(live[&Role::Coordinator].clone())),
-                    (Role::Broker, Some(live[&Role::Broker].clone())),
-                ],
-            )
-            .await;
+            let live = running(&mut api, [3, 3], ["c1", "b1", "k1"]).await;
             all_applied(&mut api, &live).await;
             let mut pods = pods(["c1", "b1", "k1"]);
             pods[6]["status"] = json!({
@@ -386,19 +368,7 @@ async fn a_removed_broker_that_holds_no_replica_lets_the_statefulset_shrink() {
     let scenario = {
         let cluster = cluster.clone();
         async move {
-            let live = BTreeMap::from([
-                (Role::Coordinator, live_set(Role::Coordinator, 3, "c1")),
-                (Role::Broker, live_set(Role::Broker, 2, "b1")),
-                (Role::Ksql, live_set(Role::Ksql, 1, "k1")),
-            ]);
-            sets_read(
-                &mut api,
-                &[
-                    (Role::Coordinator, Some(live[&Role::Coordinator].clone())),
-                    (Role::Broker, Some(live[&Role::Broker].clone())),
-                ],
-            )
-            .await;
+            let live = running(&mut api, [3, 2], ["c1", "b1", "k1"]).await;
             let sets = all_applied(&mut api, &live).await;
             assert_eq!(
                 sets["potok-broker"]["spec"]["replicas"], 2,

@@ -1,8 +1,11 @@
-//! The partitions of every topic, internal ones included, with each topic's effective
-//! `min.insync.replicas`, as a roll needs them.
+//! What rolls and drains ask of the brokers: the partitions of every topic, internal ones
+//! included, with each topic's effective `min.insync.replicas`; and the reassignments that
+//! move replicas off brokers being removed.
+
+use std::collections::BTreeMap;
 
 use potok_client::admin::ConfigResource;
-use potok_client::{AdminClient, ClientError};
+use potok_client::{AdminClient, ClientError, TopicPartition};
 
 use super::PartitionState;
 
@@ -51,4 +54,44 @@ pub async fn observe_partitions(admin: &AdminClient) -> Result<Vec<PartitionStat
                 })
         })
         .collect())
+}
+
+/// What [`move_partitions`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Moving {
+    /// Reassignments of this many partitions were started.
+    Started(usize),
+    /// Reassignments already under way (this many partitions): nothing new was started.
+    StillMoving(usize),
+    /// The brokers refused to move this partition, for this reason.
+    Refused(String, String),
+}
+
+/// Starts moving each partition to its `targets` replicas, unless reassignments are under
+/// way already: a drain asks again once those are done.
+pub async fn move_partitions(
+    admin: &AdminClient,
+    targets: &BTreeMap<(String, i32), Vec<i32>>,
+) -> Result<Moving, ClientError> {
+    let moving = admin.list_partition_reassignments(None).await?;
+    if !moving.is_empty() {
+        return Ok(Moving::StillMoving(moving.len()));
+    }
+    let request: BTreeMap<TopicPartition, Option<Vec<i32>>> = targets
+        .iter()
+        .map(|((topic, partition), target)| {
+            (
+                TopicPartition::new(topic.as_str(), *partition),
+                Some(target.clone()),
+            )
+        })
+        .collect();
+    let results = admin.alter_partition_reassignments(&request).await?;
+    if let Some((partition, Err(error))) = results.iter().find(|(_, r)| r.is_err()) {
+        return Ok(Moving::Refused(
+            format!("{}-{}", partition.topic, partition.partition),
+            error.to_string(),
+        ));
+    }
+    Ok(Moving::Started(targets.len()))
 }
