@@ -70,9 +70,12 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
 }
 
 pub async fn run(options: RunOptions) -> anyhow::Result<()> {
-    let client = Client::try_default().await.context(
-        "cannot configure a Kubernetes client: in a pod it uses the ServiceAccount's token; elsewhere set KUBECONFIG or create ~/.kube/config",
-    )?;
+    // kube's errors already name their causes in their message, so they are not chained.
+    let client = Client::try_default().await.map_err(|error| {
+        anyhow::anyhow!(
+            "cannot configure a Kubernetes client ({error}); in a pod it uses the ServiceAccount's token, elsewhere set KUBECONFIG or create ~/.kube/config"
+        )
+    })?;
     let metrics = Arc::new(Metrics::new());
     let ready = Arc::new(AtomicBool::new(false));
     let listener = tokio::net::TcpListener::bind(options.http_address)
@@ -88,10 +91,9 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
         metrics.clone(),
         ready.clone(),
     ));
-    client
-        .apiserver_version()
-        .await
-        .context("cannot reach the Kubernetes API server with this configuration")?;
+    client.apiserver_version().await.map_err(|error| {
+        anyhow::anyhow!("cannot reach the Kubernetes API server with this configuration: {error}")
+    })?;
     let identity = std::env::var("POD_NAME")
         .ok()
         .or_else(|| std::env::var("HOSTNAME").ok())
