@@ -120,34 +120,22 @@ pub async fn reconcile_kafka_cluster(
         .list(&ListParams::default().labels(&format!("{INSTANCE_LABEL}={name}")))
         .await?
         .items;
-    let ready = |role: Role| {
-        pods.iter()
-            .filter(|pod| {
-                pod.labels()
-                    .get(objects::COMPONENT_LABEL)
-                    .map(String::as_str)
-                    == Some(role.component())
-            })
-            .filter(|pod| observe::is_ready(pod))
-            .count() as u32
-    };
+    let mut ready_counts = BTreeMap::new();
+    for role in pods
+        .iter()
+        .filter(|pod| observe::is_ready(pod))
+        .filter_map(objects::role_of)
+    {
+        *ready_counts.entry(role).or_insert(0u32) += 1;
+    }
+    let ready = |role: Role| ready_counts.get(&role).copied().unwrap_or(0);
     let bootstrap = objects::bootstrap_servers(&cluster).expect("checked by desired()");
     let admin = ctx.connect.admin(&bootstrap).ok();
     let partitions = match &admin {
         Some(admin) if ready(Role::Broker) > 0 => observe_partitions(admin).await.ok(),
         _ => None,
     };
-    let coordinator_pods: Vec<Pod> = pods
-        .iter()
-        .filter(|pod| {
-            pod.labels()
-                .get(objects::COMPONENT_LABEL)
-                .map(String::as_str)
-                == Some("coordinator")
-        })
-        .cloned()
-        .collect();
-    let quorum = observe::scrape_quorum(&coordinator_pods).await;
+    let quorum = observe::scrape_quorum(&pods).await;
 
     let progress = match (draining, &admin) {
         (Some(live), Some(admin)) => {
@@ -324,11 +312,7 @@ async fn apply(
     let mut sets = BTreeMap::new();
     for object in &objects.stateful_sets {
         let applied = apply_one(client, namespace, object).await?;
-        let role = applied
-            .labels()
-            .get(objects::COMPONENT_LABEL)
-            .and_then(|component| Role::from_component(component));
-        if let Some(role) = role {
+        if let Some(role) = objects::role_of(&applied) {
             sets.insert(role, applied);
         }
     }

@@ -79,6 +79,11 @@ impl Role {
     }
 }
 
+/// The role an object of the cluster serves, by its component label.
+pub fn role_of<K: Resource>(object: &K) -> Option<Role> {
+    Role::from_component(object.meta().labels.as_ref()?.get(COMPONENT_LABEL)?)
+}
+
 /// `<cluster>-broker`: the role's StatefulSet, headless Service, PDB and pod name prefix.
 pub fn workload_name(cluster: &str, role: Role) -> String {
     format!("{cluster}-{}", role.component())

@@ -8,7 +8,7 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt;
 
-use super::objects::{Role, COMPONENT_LABEL};
+use super::objects::{role_of, Role};
 use super::roll::{PodView, QuorumView};
 use crate::local::plan::BROKER_METRICS_PORT;
 
@@ -45,7 +45,7 @@ pub fn pod_views(pods: &[Pod], sets: &BTreeMap<Role, StatefulSet>) -> Option<Vec
     let mut views: Vec<PodView> = pods
         .iter()
         .filter_map(|pod| {
-            let role = Role::from_component(pod.labels().get(COMPONENT_LABEL)?)?;
+            let role = role_of(pod)?;
             let ordinal: u32 = pod.name_any().rsplit('-').next()?.parse().ok()?;
             let current = revisions.get(&role)?;
             let revision = pod.labels().get(REVISION_LABEL);
@@ -149,11 +149,14 @@ fn agreed_leader(answered: &[VoterReport]) -> Option<i32> {
     (first >= 0 && answered.iter().all(|r| r.leader == first)).then_some(first as i32)
 }
 
-/// Scrapes every ready coordinator pod's `/metrics` at its pod IP; one not ready (starting,
+/// Scrapes every ready coordinator pod among `pods` at its pod IP; one not ready (starting,
 /// terminating) counts as a voter that did not answer.
 pub async fn scrape_quorum(pods: &[Pod]) -> QuorumView {
     let mut reports = Vec::new();
-    for pod in pods {
+    for pod in pods
+        .iter()
+        .filter(|pod| role_of(*pod) == Some(Role::Coordinator))
+    {
         let ip = pod.status.as_ref().and_then(|s| s.pod_ip.clone());
         let report = match ip {
             Some(ip) if is_ready(pod) && pod.metadata.deletion_timestamp.is_none() => {
@@ -187,6 +190,7 @@ async fn scrape(url: String) -> Option<VoterReport> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::objects::COMPONENT_LABEL;
     use super::*;
     use serde_json::json;
 
