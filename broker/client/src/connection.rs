@@ -161,7 +161,9 @@ impl Connection {
     }
 
     /// Writes one request frame and reads its response frame, returning the body after the
-    /// response header. Any failure here leaves the stream unusable.
+    /// response header. Any failure here leaves the stream unusable, and so does a caller
+    /// that gives up halfway (its future dropped): the response it leaves unread would be
+    /// taken for the next request's.
     async fn round_trip<R: Request>(
         &self,
         version: i16,
@@ -171,6 +173,10 @@ impl Connection {
         let correlation_id = self.next_correlation_id.fetch_add(1, Ordering::Relaxed);
         let frame = self.encode_frame(version, correlation_id, request)?;
         let mut stream = self.stream.lock().await;
+        let in_flight = InFlight {
+            broken: &self.broken,
+            finished: false,
+        };
         let exchange = async {
             stream.write_all(&frame).await?;
             let size = stream.read_i32().await?;
@@ -183,6 +189,7 @@ impl Connection {
             Ok::<_, std::io::Error>(body.freeze())
         };
         let result = tokio::time::timeout(timeout, exchange).await;
+        in_flight.finish();
         let mut body = match result {
             Ok(Ok(body)) => body,
             Ok(Err(source)) => {
@@ -279,6 +286,27 @@ fn api_key<R: Request>() -> Result<ApiKey, ClientError> {
         .map_err(|_| ClientError::Protocol(format!("unknown api key {}", R::KEY)))
 }
 
+/// Marks a connection broken when dropped before [`InFlight::finish`]: a request written
+/// whose response was not read.
+struct InFlight<'a> {
+    broken: &'a AtomicBool,
+    finished: bool,
+}
+
+impl InFlight<'_> {
+    fn finish(mut self) {
+        self.finished = true;
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.broken.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,7 +314,8 @@ mod tests {
     use kafka_protocol::protocol::decode_request_header_from_buffer;
     use tokio::net::TcpListener;
 
-    /// Answers ApiVersions like a broker: v3 gets UNSUPPORTED_VERSION when `only_v0`.
+    /// Answers ApiVersions like a broker (v3 gets UNSUPPORTED_VERSION when `only_v0`) and
+    /// leaves every other request unanswered.
     async fn fake_broker(only_v0: bool) -> String {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap().to_string();
@@ -300,6 +329,9 @@ mod tests {
                 socket.read_exact(&mut frame).await.unwrap();
                 let mut frame = frame.freeze();
                 let header = decode_request_header_from_buffer(&mut frame).unwrap();
+                if header.request_api_key != ApiKey::ApiVersions as i16 {
+                    continue;
+                }
                 let reject = only_v0 && header.request_api_version > 0;
                 let response = ApiVersionsResponse::default()
                     .with_error_code(if reject { UNSUPPORTED_VERSION } else { 0 })
@@ -344,5 +376,22 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(connection.version_for(ApiKey::Metadata).unwrap(), 12);
+    }
+
+    #[tokio::test]
+    async fn a_request_given_up_after_it_was_written_breaks_the_connection() {
+        let address = fake_broker(false).await;
+        let connection = Connection::connect(&address, "test", Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert!(connection.is_usable());
+        // Polled once: the request is written, its response not yet read.
+        let given_up = tokio::time::timeout(
+            Duration::ZERO,
+            connection.send(kafka_protocol::messages::MetadataRequest::default()),
+        )
+        .await;
+        assert!(given_up.is_err());
+        assert!(!connection.is_usable());
     }
 }

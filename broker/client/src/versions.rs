@@ -18,6 +18,7 @@ pub fn supported(key: ApiKey) -> Option<VersionRange> {
         ApiKey::DescribeConfigs => (1, 4),
         ApiKey::IncrementalAlterConfigs => (0, 1),
         ApiKey::DescribeCluster => (0, 1),
+        ApiKey::DescribeLogDirs => (0, 4),
         ApiKey::DescribeTopicPartitions => (0, 0),
         ApiKey::AlterPartitionReassignments => (0, 1),
         ApiKey::ListPartitionReassignments => (0, 0),

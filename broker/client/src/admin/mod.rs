@@ -1,5 +1,5 @@
-//! `AdminClient`: topics, configs, offsets, consumer groups, partition reassignments and cluster
-//! description, the operations Kafka's `Admin` interface offers and the CLI tools and operator
+//! `AdminClient`: topics, configs, offsets, consumer groups, partition reassignments, log
+//! directories and cluster description, the operations Kafka's `Admin` interface offers and the CLI tools and operator
 //! need.
 //!
 //! Each family lives in its own file; results that can fail per item (one topic of many)
@@ -8,6 +8,7 @@
 mod cluster_description;
 mod configs;
 mod groups;
+mod log_dirs;
 mod offsets;
 mod reassignments;
 mod topics;
@@ -19,6 +20,7 @@ pub use configs::{
     AlterConfigOp, ConfigEntry, ConfigResource, ConfigResourceType, ConfigSource, ConfigSynonym,
 };
 pub use groups::{GroupDescription, GroupListing, MemberDescription};
+pub use log_dirs::LogDirDescription;
 pub(crate) use offsets::list_offsets;
 pub use offsets::{ListedOffset, OffsetSpec};
 pub use reassignments::{PartitionReassignment, ReassignmentResults};
