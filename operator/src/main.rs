@@ -36,6 +36,9 @@ enum Command {
         /// The potok-ksql binary to run (default: next to this one, else on PATH).
         #[arg(long)]
         ksql_bin: Option<PathBuf>,
+        /// The potok-ui binary to run (default: next to this one, else on PATH).
+        #[arg(long)]
+        ui_bin: Option<PathBuf>,
         /// The longest pause, in seconds, before restarting a node that keeps failing; the
         /// pause starts at 1 s and doubles with each failure in a row.
         #[arg(long, value_name = "SECONDS", default_value_t = local::MAX_RESTART_DELAY.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
@@ -85,6 +88,7 @@ async fn main() {
             data_dir,
             broker_bin,
             ksql_bin,
+            ui_bin,
             max_restart_delay,
             resync_interval,
         } => {
@@ -94,6 +98,7 @@ async fn main() {
                 binaries: local::Binaries {
                     broker: broker_bin.unwrap_or_else(|| local::default_binary("potok-broker")),
                     ksql: ksql_bin.unwrap_or_else(|| local::default_binary("potok-ksql")),
+                    ui: ui_bin.unwrap_or_else(|| local::default_binary("potok-ui")),
                 },
                 max_restart_delay: std::time::Duration::from_secs(max_restart_delay),
                 resync: std::time::Duration::from_secs(resync_interval),

@@ -1,6 +1,6 @@
 //! `potok-operator run`: the Kubernetes runtime. One kube-runtime `Controller` per kind
 //! and watched namespace (or one for all namespaces) — KafkaClusters owning their
-//! StatefulSets, Topics, KsqlStreams — started once this replica holds the leader lease,
+//! StatefulSets and the console's Deployment, Topics, KsqlStreams — started once this replica holds the leader lease,
 //! with the endpoints of [`super::metrics`] served from the start.
 
 use std::net::SocketAddr;
@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use futures_util::StreamExt;
-use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::watcher;
@@ -162,7 +162,8 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
             api::<KafkaCluster>(&client, scope),
             watcher::Config::default(),
         )
-        .owns(api::<StatefulSet>(&client, scope), owned)
+        .owns(api::<StatefulSet>(&client, scope), owned.clone())
+        .owns(api::<Deployment>(&client, scope), owned)
         .with_config(bounded(options.concurrency))
         .shutdown_on_signal();
         let timed = timing(metrics.clone(), "kafkacluster", reconcile_kafka_cluster);

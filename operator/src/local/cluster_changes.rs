@@ -2,7 +2,7 @@
 //! start; brokers being removed are drained through reassignment first and stopped once
 //! they hold no replica; brokers whose config changed restart one at a time, each only
 //! when Strimzi's rule lets it (see [`roll`](crate::reconcile::roll)) and the next only
-//! once the previous is back in sync; the ksql server follows its new config. The
+//! once the previous is back in sync; the ksql server and the console follow their new config. The
 //! coordinator quorum's size cannot change (it has no membership change), and its config
 //! changes take effect at the next `up`: both are said, not done.
 //!
@@ -96,7 +96,13 @@ impl RunningCluster {
             return Ok(true);
         }
         if target.ksql != self.plan.ksql {
-            self.follow_ksql(target.ksql.clone()).await?;
+            self.follow(target.ksql.clone(), |plan| &mut plan.ksql, "ksql server")
+                .await?;
+            return Ok(true);
+        }
+        if target.ui != self.plan.ui {
+            self.follow(target.ui.clone(), |plan| &mut plan.ui, "console")
+                .await?;
             return Ok(true);
         }
         self.said = None;
@@ -209,9 +215,15 @@ impl RunningCluster {
         Ok(())
     }
 
-    /// Starts, restarts or stops the ksql server as the new spec says.
-    async fn follow_ksql(&mut self, target: Option<NodePlan>) -> anyhow::Result<()> {
-        match (&self.plan.ksql, &target) {
+    /// Starts, restarts or stops a single node (the ksql server, the console), kept in
+    /// `slot` of the plan, as the new spec says.
+    async fn follow(
+        &mut self,
+        target: Option<NodePlan>,
+        slot: fn(&mut ClusterPlan) -> &mut Option<NodePlan>,
+        what: &str,
+    ) -> anyhow::Result<()> {
+        match (slot(&mut self.plan).clone(), &target) {
             (Some(_), Some(node)) => {
                 self.command(node, |node, done| NodeCommand::Restart { node, done })
                     .await?;
@@ -230,11 +242,11 @@ impl RunningCluster {
                 })
                 .await?;
                 answer.await.context("the supervisor stopped")??;
-                println!("{}: stopped: the spec runs no ksql server", running.name);
+                println!("{}: stopped: the spec runs no {what}", running.name);
             }
             (None, None) => {}
         }
-        self.plan.ksql = target;
+        *slot(&mut self.plan) = target;
         Ok(())
     }
 

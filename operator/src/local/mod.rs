@@ -76,7 +76,12 @@ pub async fn up(options: UpOptions) -> anyhow::Result<()> {
         plan.name,
         plan.coordinators.len(),
         plan.brokers.len(),
-        if plan.ksql.is_some() { ", ksql" } else { "" },
+        match (&plan.ksql, &plan.ui) {
+            (Some(_), Some(_)) => ", ksql, ui",
+            (Some(_), None) => ", ksql",
+            (None, Some(_)) => ", ui",
+            (None, None) => "",
+        },
         data_dir.display()
     );
     let restarts = RestartPolicy::new(
@@ -101,13 +106,21 @@ pub async fn up(options: UpOptions) -> anyhow::Result<()> {
             return Err(error);
         }
     }
+    // The console comes last, once there is a cluster to show.
+    if let Some(ui) = &plan.ui {
+        let started = supervisor.start(ui);
+        if let Err(error) = started.and(supervisor.wait_ready(READY_TIMEOUT).await) {
+            supervisor.stop_all().await;
+            return Err(error);
+        }
+    }
     println!("Cluster {} is ready.", plan.name);
     println!("Bootstrap servers: {}", plan.bootstrap_servers());
     if let Some(ksql) = &plan.ksql {
-        println!(
-            "ksql: http://localhost:{}",
-            ksql.address.rsplit(':').next().unwrap_or("8088")
-        );
+        println!("ksql: http://localhost:{}", port_of(ksql));
+    }
+    if let Some(ui) = &plan.ui {
+        println!("ui: http://localhost:{}", port_of(ui));
     }
     println!("Logs: {}", data_dir.join("logs").display());
     let store = Store::new(&data_dir);
@@ -220,6 +233,11 @@ pub(crate) async fn record_cluster(
 }
 
 /// A node's address must be free, or the cluster would half start next to something else.
+/// The port of a node's `host:port` address, for the URLs printed at start.
+fn port_of(node: &NodePlan) -> &str {
+    node.address.rsplit(':').next().unwrap_or_default()
+}
+
 fn check_address_free(node: &NodePlan) -> anyhow::Result<()> {
     match std::net::TcpListener::bind(&node.address) {
         Ok(_) => Ok(()),

@@ -13,6 +13,8 @@ pub const BROKER_METRICS_PORT: u16 = 9308;
 pub const COORDINATOR_METRICS_PORT: u16 = 9309;
 /// ksqlDB's port; the ksql server also serves its metrics there.
 pub const KSQL_PORT: u16 = 8088;
+/// The web console's port, Kafka UI's in the seed's stack.
+pub const UI_PORT: u16 = 8282;
 /// Coordinator node ids start here so brokers keep the ids 1, 2, 3 users see as leaders.
 pub const FIRST_COORDINATOR_ID: u32 = 101;
 
@@ -21,6 +23,7 @@ pub enum Role {
     Coordinator,
     Broker,
     Ksql,
+    Ui,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -42,6 +45,7 @@ pub struct ClusterPlan {
     pub coordinators: Vec<NodePlan>,
     pub brokers: Vec<NodePlan>,
     pub ksql: Option<NodePlan>,
+    pub ui: Option<NodePlan>,
 }
 
 impl ClusterPlan {
@@ -66,7 +70,7 @@ impl ClusterPlan {
                     COORDINATOR_PORT,
                     COORDINATOR_METRICS_PORT,
                 ),
-                Role::Broker | Role::Ksql => {
+                Role::Broker | Role::Ksql | Role::Ui => {
                     ("broker", index + 1, BROKER_PORT, BROKER_METRICS_PORT)
                 }
             };
@@ -85,7 +89,7 @@ impl ClusterPlan {
                 Role::Coordinator => {
                     properties.insert("listeners".into(), format!("CONTROLLER://{address}"));
                 }
-                Role::Broker | Role::Ksql => {
+                Role::Broker | Role::Ksql | Role::Ui => {
                     properties.insert("listeners".into(), format!("PLAINTEXT://{address}"));
                     properties.insert(
                         "advertised.listeners".into(),
@@ -112,28 +116,38 @@ impl ClusterPlan {
             .as_ref()
             .filter(|ksql| ksql.replicas > 0)
             .map(|ksql| ksql_node(&name, root, &brokers, &ksql.config));
+        let coordinators: Vec<NodePlan> = (0..cluster.spec.coordinators.replicas)
+            .map(|i| {
+                node(
+                    Role::Coordinator,
+                    i,
+                    cluster.spec.coordinators.config.clone(),
+                )
+            })
+            .collect();
+        let ui = cluster
+            .spec
+            .ui
+            .as_ref()
+            .filter(|ui| ui.enabled && ui.replicas > 0)
+            .map(|_| ui_node(&name, root, &coordinators, &brokers, ksql.as_ref()));
         ClusterPlan {
-            coordinators: (0..cluster.spec.coordinators.replicas)
-                .map(|i| {
-                    node(
-                        Role::Coordinator,
-                        i,
-                        cluster.spec.coordinators.config.clone(),
-                    )
-                })
-                .collect(),
+            coordinators,
             brokers,
             ksql,
+            ui,
             name,
         }
     }
 
-    /// Every node, in the order they start: coordinators, brokers, the ksql server.
+    /// Every node, in the order they start: coordinators, brokers, the ksql server, the
+    /// console.
     pub fn nodes(&self) -> impl Iterator<Item = &NodePlan> {
         self.coordinators
             .iter()
             .chain(&self.brokers)
             .chain(self.ksql.as_ref())
+            .chain(self.ui.as_ref())
     }
 
     /// The `bootstrap.servers` string for clients.
@@ -170,6 +184,54 @@ fn ksql_node(
     }
 }
 
+/// The web console on `localhost:8282`, showing this cluster under its name, with the
+/// ksql server and every node's `/metrics` for its charts.
+fn ui_node(
+    cluster: &str,
+    root: &Path,
+    coordinators: &[NodePlan],
+    brokers: &[NodePlan],
+    ksql: Option<&NodePlan>,
+) -> NodePlan {
+    let name = format!("{cluster}-ui-0");
+    let address = format!("127.0.0.1:{UI_PORT}");
+    let bootstrap: Vec<&str> = brokers.iter().map(|b| b.address.as_str()).collect();
+    let metrics: Vec<String> = coordinators
+        .iter()
+        .chain(brokers)
+        .filter_map(|node| node.properties.get("potok.metrics.listener"))
+        .map(|listener| format!("http://{listener}/metrics"))
+        .chain(ksql.map(|ksql| format!("http://{}/metrics", ksql.address)))
+        .collect();
+    let mut properties = BTreeMap::from([
+        ("listeners".to_string(), format!("http://{address}")),
+        ("kafka.clusters.0.name".to_string(), cluster.to_string()),
+        (
+            "kafka.clusters.0.bootstrapServers".to_string(),
+            bootstrap.join(","),
+        ),
+        (
+            "kafka.clusters.0.metrics.urls".to_string(),
+            metrics.join(","),
+        ),
+    ]);
+    if let Some(ksql) = ksql {
+        properties.insert(
+            "kafka.clusters.0.ksqldbServer".to_string(),
+            format!("http://{}", ksql.address),
+        );
+    }
+    NodePlan {
+        properties_file: root.join(format!("{name}.properties")),
+        log_file: root.join("logs").join(format!("{name}.log")),
+        name,
+        role: Role::Ui,
+        node_id: 0,
+        address,
+        properties,
+    }
+}
+
 impl NodePlan {
     /// The properties file's text, in Kafka's `server.properties` format.
     pub fn properties_text(&self) -> String {
@@ -190,7 +252,7 @@ mod tests {
     use crate::manifest::KafkaCluster;
 
     #[test]
-    fn the_example_becomes_six_nodes_on_their_own_loopback_addresses() {
+    fn the_example_becomes_its_nodes_on_their_own_loopback_addresses() {
         let text = std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../examples/cluster.yaml"
@@ -212,7 +274,8 @@ mod tests {
                 "potok-broker-0",
                 "potok-broker-1",
                 "potok-broker-2",
-                "potok-ksql-0"
+                "potok-ksql-0",
+                "potok-ui-0"
             ]
         );
         let ksql = plan.ksql.as_ref().unwrap();
@@ -220,6 +283,17 @@ mod tests {
         assert_eq!(
             ksql.properties["bootstrap.servers"],
             "127.0.0.1:9092,127.0.0.2:9092,127.0.0.3:9092"
+        );
+        let ui = plan.ui.as_ref().unwrap();
+        assert_eq!(ui.address, "127.0.0.1:8282");
+        assert_eq!(ui.properties["kafka.clusters.0.name"], "potok");
+        assert_eq!(
+            ui.properties["kafka.clusters.0.ksqldbServer"],
+            "http://127.0.0.1:8088"
+        );
+        assert_eq!(
+            ui.properties["kafka.clusters.0.metrics.urls"],
+            "http://127.0.0.1:9309/metrics,http://127.0.0.2:9309/metrics,http://127.0.0.3:9309/metrics,http://127.0.0.1:9308/metrics,http://127.0.0.2:9308/metrics,http://127.0.0.3:9308/metrics,http://127.0.0.1:8088/metrics"
         );
         let broker = &plan.brokers[1];
         assert_eq!(broker.properties["node.id"], "2");

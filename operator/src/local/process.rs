@@ -52,6 +52,7 @@ enum NodeState {
 pub struct Binaries {
     pub broker: PathBuf,
     pub ksql: PathBuf,
+    pub ui: PathBuf,
 }
 
 /// A change to the node set, asked of the supervisor while it runs; answered once the
@@ -199,10 +200,10 @@ impl Supervisor {
         Ok(())
     }
 
-    /// Stops the ksql server, brokers, then coordinators: each group is sent SIGTERM
-    /// together, then waited for. Nodes waiting to be restarted stay stopped.
+    /// Stops the console, the ksql server, brokers, then coordinators: each group is sent
+    /// SIGTERM together, then waited for. Nodes waiting to be restarted stay stopped.
     pub async fn stop_all(&mut self) {
-        for role in [Role::Ksql, Role::Broker, Role::Coordinator] {
+        for role in [Role::Ui, Role::Ksql, Role::Broker, Role::Coordinator] {
             for supervised in self.nodes.iter().filter(|s| s.node.role == role) {
                 if let NodeState::Running { child, .. } = &supervised.state {
                     if let Some(pid) = child.id() {
@@ -302,6 +303,7 @@ fn spawn(binaries: &Binaries, node: &NodePlan) -> anyhow::Result<Child> {
         .with_context(|| format!("cannot open {}", node.log_file.display()))?;
     let (binary, flag) = match node.role {
         Role::Ksql => (&binaries.ksql, "--ksql-bin"),
+        Role::Ui => (&binaries.ui, "--ui-bin"),
         Role::Broker | Role::Coordinator => (&binaries.broker, "--broker-bin"),
     };
     let child = Command::new(binary)

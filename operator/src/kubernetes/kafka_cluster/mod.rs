@@ -159,10 +159,17 @@ pub async fn reconcile_kafka_cluster(
         }
     };
     let ksql = cluster.spec.ksql.as_ref().map_or(0, |ksql| ksql.replicas);
+    let ui = cluster
+        .spec
+        .ui
+        .as_ref()
+        .filter(|ui| ui.enabled)
+        .map_or(0, |ui| ui.replicas);
     let counts = [
         (Role::Coordinator, coordinators),
         (Role::Broker, replicas.brokers),
         (Role::Ksql, ksql),
+        (Role::Ui, ui),
     ];
     let starting: Vec<String> = counts
         .iter()
@@ -315,6 +322,9 @@ async fn apply(
         if let Some(role) = objects::role_of(&applied) {
             sets.insert(role, applied);
         }
+    }
+    for object in &objects.deployments {
+        apply_one(client, namespace, object).await?;
     }
     for object in &objects.disruption_budgets {
         apply_one(client, namespace, object).await?;

@@ -1,6 +1,7 @@
 //! The Kubernetes objects a `KafkaCluster` becomes, as pure functions of the resource:
 //! a ConfigMap of properties, a StatefulSet and a headless Service per role, a bootstrap
-//! Service for clients, the ksql Service, and PodDisruptionBudgets. Every object is owned
+//! Service for clients, the ksql Service, the web console's Deployment and Service, and
+//! PodDisruptionBudgets. Every object is owned
 //! by the KafkaCluster, so deleting it deletes them.
 //!
 //! A pod learns who it is from its StatefulSet ordinal: the image's entrypoint adds the
@@ -15,7 +16,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{ConfigMap, ResourceRequirements, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::{Resource, ResourceExt};
@@ -27,6 +28,9 @@ use crate::local::plan::{
 };
 use crate::resources::cluster::{ListenerType, Storage, StorageType};
 use crate::resources::KafkaCluster;
+
+/// The web console's port, on its pods and Service.
+pub const UI_PORT: u16 = crate::local::plan::UI_PORT;
 
 /// ksqlDB's port, on the ksql pods and their Service.
 pub const KSQL_PORT: u16 = 8088;
@@ -42,16 +46,19 @@ pub const CONFIG_HASH: &str = "potok.dev/config-hash";
 pub const INSTANCE_LABEL: &str = "app.kubernetes.io/instance";
 pub const COMPONENT_LABEL: &str = "app.kubernetes.io/component";
 
-/// A cluster's three kinds of node.
+/// A cluster's kinds of pod: three kinds of node, and the web console.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Role {
     Coordinator,
     Broker,
     Ksql,
+    Ui,
 }
 
 impl Role {
-    pub const ALL: [Role; 3] = [Role::Coordinator, Role::Broker, Role::Ksql];
+    pub const ALL: [Role; 4] = [Role::Coordinator, Role::Broker, Role::Ksql, Role::Ui];
+    /// The roles that run as StatefulSets, which the operator restarts itself.
+    pub const STATEFUL: [Role; 3] = [Role::Coordinator, Role::Broker, Role::Ksql];
 
     /// The `app.kubernetes.io/component` label, the container's name and the name suffix.
     pub fn component(self) -> &'static str {
@@ -59,6 +66,7 @@ impl Role {
             Role::Coordinator => "coordinator",
             Role::Broker => "broker",
             Role::Ksql => "ksql",
+            Role::Ui => "ui",
         }
     }
 
@@ -74,7 +82,7 @@ impl Role {
     fn node_id_offset(self) -> u32 {
         match self {
             Role::Coordinator => FIRST_COORDINATOR_ID,
-            Role::Broker | Role::Ksql => 1,
+            Role::Broker | Role::Ksql | Role::Ui => 1,
         }
     }
 }
@@ -110,6 +118,7 @@ pub struct Objects {
     pub config_maps: Vec<ConfigMap>,
     pub services: Vec<Service>,
     pub stateful_sets: Vec<StatefulSet>,
+    pub deployments: Vec<Deployment>,
     pub disruption_budgets: Vec<PodDisruptionBudget>,
 }
 
@@ -365,7 +374,103 @@ pub fn desired(
             },
         })));
     }
+    if spec
+        .ui
+        .as_ref()
+        .is_some_and(|ui| ui.enabled && ui.replicas > 0)
+    {
+        let workload = workload_name(&name, Role::Ui);
+        let properties = console_properties(cluster, &bootstrap, replicas);
+        let text = properties_text(&properties);
+        objects.config_maps.push(typed(json!({
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": meta(format!("{workload}-config"), Some(Role::Ui)),
+            "data": { "ui.properties": text },
+        })));
+        let ui = spec.ui.as_ref().expect("checked above");
+        let template = pod_template(PodTemplate {
+            cluster: &name,
+            role: Role::Ui,
+            image,
+            pull_policy: &pull_policy,
+            args: vec!["potok-ui".into(), format!("{CONFIG_DIR}/ui.properties")],
+            env: Vec::new(),
+            ports: vec![json!({ "name": "http", "containerPort": UI_PORT })],
+            readiness: json!({ "httpGet": { "path": "/healthz", "port": UI_PORT } }),
+            resources: ui.resources.as_ref(),
+            config_hash: checksum(&text),
+            config_map: format!("{workload}-config"),
+            ephemeral: Some(json!({ "emptyDir": {} })),
+        });
+        // The console keeps no state: a Deployment replaces its pods by itself, new before
+        // old, when its config or image changes.
+        objects.deployments.push(typed(json!({
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": meta(workload.clone(), Some(Role::Ui)),
+            "spec": {
+                "replicas": ui.replicas,
+                "selector": { "matchLabels": selector(&name, Role::Ui) },
+                "template": template,
+            },
+        })));
+        objects.services.push(typed(json!({
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": meta(workload, Some(Role::Ui)),
+            "spec": {
+                "selector": selector(&name, Role::Ui),
+                "ports": [{ "name": "http", "port": UI_PORT }],
+            },
+        })));
+    }
     Ok(objects)
+}
+
+/// The console's settings: this cluster under its name, through the bootstrap Service, with
+/// its ksql server and every node's `/metrics` by the pods' stable names.
+fn console_properties(
+    cluster: &KafkaCluster,
+    bootstrap: &str,
+    replicas: Replicas,
+) -> BTreeMap<String, String> {
+    let name = cluster.name_any();
+    let namespace = cluster.namespace().unwrap_or_default();
+    let pod_metrics = |role: Role, count: u32| {
+        (0..count).map(move |ordinal| {
+            let workload = workload_name(&cluster.name_any(), role);
+            format!(
+                "http://{workload}-{ordinal}.{workload}.{}.svc:{BROKER_METRICS_PORT}/metrics",
+                cluster.namespace().unwrap_or_default()
+            )
+        })
+    };
+    let ksql = cluster
+        .spec
+        .ksql
+        .as_ref()
+        .filter(|ksql| ksql.replicas > 0)
+        .map(|_| {
+            format!(
+                "http://{}.{namespace}.svc:{KSQL_PORT}",
+                workload_name(&name, Role::Ksql)
+            )
+        });
+    let metrics: Vec<String> = pod_metrics(Role::Coordinator, replicas.coordinators)
+        .chain(pod_metrics(Role::Broker, replicas.brokers))
+        .chain(ksql.iter().map(|url| format!("{url}/metrics")))
+        .collect();
+    let mut properties = owned([
+        ("listeners", format!("http://0.0.0.0:{UI_PORT}")),
+        ("kafka.clusters.0.name", name.clone()),
+        ("kafka.clusters.0.bootstrapServers", bootstrap.to_string()),
+        ("kafka.clusters.0.metrics.urls", metrics.join(",")),
+    ]);
+    if let Some(ksql) = ksql {
+        properties.insert("kafka.clusters.0.ksqldbServer".into(), ksql);
+    }
+    properties
 }
 
 /// The brokers' client listeners as (name, port): `PLAINTEXT` on 9092 unless the spec
@@ -653,7 +758,60 @@ mod tests {
         cluster.spec.image_pull_policy = Some(crate::resources::cluster::ImagePullPolicy::Never);
         let objects = desired(&cluster, "potok:latest", SPEC).unwrap();
         assert_eq!(objects.stateful_sets.len(), 3);
+        assert_eq!(objects.deployments.len(), 1);
         assert_eq!(objects.disruption_budgets.len(), 2);
+    }
+
+    #[test]
+    fn the_console_is_a_deployment_showing_the_cluster_with_every_nodes_metrics() {
+        let objects = desired(&example(), "potok:latest", SPEC).unwrap();
+        let console = &objects.deployments[0];
+        assert_eq!(console.name_any(), "potok-ui");
+        let template = console.spec.template.spec.as_ref().unwrap();
+        assert_eq!(
+            template.containers[0].args.as_ref().unwrap(),
+            &["potok-ui", "/etc/potok/config/ui.properties"]
+        );
+        let properties = &objects.config_maps[3].data.as_ref().unwrap()["ui.properties"];
+        for line in [
+            "listeners=http://0.0.0.0:8282\n",
+            "kafka.clusters.0.name=potok\n",
+            "kafka.clusters.0.bootstrapServers=potok-bootstrap.default.svc:9092\n",
+            "kafka.clusters.0.ksqldbServer=http://potok-ksql.default.svc:8088\n",
+        ] {
+            assert!(properties.contains(line), "{line} in {properties}");
+        }
+        let metrics = properties
+            .lines()
+            .find_map(|l| l.strip_prefix("kafka.clusters.0.metrics.urls="))
+            .unwrap();
+        assert_eq!(metrics.split(',').count(), 7, "{metrics}");
+        assert!(
+            metrics.starts_with(
+                "http://potok-coordinator-0.potok-coordinator.default.svc:9308/metrics,"
+            ),
+            "{metrics}"
+        );
+        assert!(
+            metrics.ends_with(",http://potok-ksql.default.svc:8088/metrics"),
+            "{metrics}"
+        );
+        let service = objects
+            .services
+            .iter()
+            .find(|s| s.name_any() == "potok-ui")
+            .unwrap();
+        assert_eq!(
+            service.spec.as_ref().unwrap().ports.as_ref().unwrap()[0].port,
+            8282
+        );
+
+        let mut without = example();
+        without.spec.ui = None;
+        assert!(desired(&without, "potok:latest", SPEC)
+            .unwrap()
+            .deployments
+            .is_empty());
     }
 
     #[test]
@@ -666,11 +824,11 @@ mod tests {
         );
         assert_eq!(
             names(objects.services.iter().map(|o| o.name_any()).collect()),
-            "potok-coordinator potok-broker potok-bootstrap potok-ksql"
+            "potok-coordinator potok-broker potok-bootstrap potok-ksql potok-ui"
         );
         assert_eq!(
             names(objects.config_maps.iter().map(|o| o.name_any()).collect()),
-            "potok-coordinator-config potok-broker-config potok-ksql-config"
+            "potok-coordinator-config potok-broker-config potok-ksql-config potok-ui-config"
         );
         for set in &objects.stateful_sets {
             let spec = &set.spec;

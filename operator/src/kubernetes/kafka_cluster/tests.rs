@@ -54,6 +54,7 @@ fn pods(revisions: [&str; 3]) -> Vec<Value> {
         .collect();
     pods.extend((0..3).map(|i| pod(Role::Broker, i, revisions[1], true)));
     pods.push(pod(Role::Ksql, 0, revisions[2], true));
+    pods.push(pod(Role::Ui, 0, "u1", true));
     pods
 }
 
@@ -105,6 +106,7 @@ async fn all_applied(api: &mut ApiServer, live: &BTreeMap<Role, Value>) -> BTree
         "potok-coordinator-config",
         "potok-broker-config",
         "potok-ksql-config",
+        "potok-ui-config",
     ] {
         api.applied(&format!("{NAMESPACE_PATH}/configmaps/{name}"), None)
             .await;
@@ -114,18 +116,24 @@ async fn all_applied(api: &mut ApiServer, live: &BTreeMap<Role, Value>) -> BTree
         "potok-broker",
         "potok-bootstrap",
         "potok-ksql",
+        "potok-ui",
     ] {
         api.applied(&format!("{NAMESPACE_PATH}/services/{name}"), None)
             .await;
     }
     let mut sets = BTreeMap::new();
-    for role in Role::ALL {
+    for role in Role::STATEFUL {
         let name = format!("potok-{}", role.component());
         let applied = api
             .applied(&format!("{APPS_PATH}/{name}"), live.get(&role).cloned())
             .await;
         sets.insert(name, applied);
     }
+    api.applied(
+        "/apis/apps/v1/namespaces/default/deployments/potok-ui",
+        None,
+    )
+    .await;
     for name in ["potok-coordinator", "potok-broker"] {
         api.applied(
             &format!("/apis/policy/v1/namespaces/default/poddisruptionbudgets/{name}"),
@@ -168,7 +176,7 @@ async fn a_new_cluster_gets_every_object_and_reports_that_it_is_starting() {
             );
             assert_eq!(
                 ready["message"],
-                "0 of 3 coordinator(s) ready, 0 of 3 broker(s) ready, 0 of 1 ksql(s) ready"
+                "0 of 3 coordinator(s) ready, 0 of 3 broker(s) ready, 0 of 1 ksql(s) ready, 0 of 1 ui(s) ready"
             );
             assert_eq!(condition_of(&status, "Progressing")["status"], "True");
             assert_eq!(condition_of(&status, "Degraded")["status"], "False");
