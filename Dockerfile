@@ -9,7 +9,7 @@ FROM ${BASE}
 ARG BINARIES=target/image
 ARG VERSION=0.1.0
 LABEL org.opencontainers.image.title="potok" \
-      org.opencontainers.image.description="Kafka-compatible broker, metadata quorum, ksql server and operator" \
+      org.opencontainers.image.description="Kafka-compatible broker, metadata quorum, ksql server, web console and operator" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.source="https://github.com/potok-dev/potok"
@@ -30,7 +30,7 @@ RUN for tool in kafka-topics kafka-configs kafka-console-producer kafka-console-
 USER potok
 WORKDIR /var/lib/potok
 VOLUME /var/lib/potok
-EXPOSE 9092 9093 8088 9308
+EXPOSE 9092 9093 8088 8282 9308
 HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=6 CMD ["potok-healthcheck"]
 ENTRYPOINT ["potok-entrypoint"]
 CMD ["potok-broker"]

@@ -9,7 +9,7 @@ profile="${1:-release}"
 tag="${2:-potok:latest}"
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 
-binaries=(potok-broker potok-ksql ksql potok-operator kafka-topics kafka-configs
+binaries=(potok-broker potok-ksql ksql potok-ui potok-operator kafka-topics kafka-configs
     kafka-console-producer kafka-console-consumer kafka-consumer-groups kafka-reassign-partitions)
 case "$profile" in
     release) cargo build --release --workspace --bins ;;
