@@ -184,12 +184,13 @@ def tool(name: str) -> str:
 @pytest.fixture(scope="module")
 def ksql_cluster():
     """`potok-operator up` on examples/cluster.yaml: three coordinators, three brokers on
-    127.0.0.1-3:9092 and the ksql server on localhost:8088; yields the data directory."""
+    127.0.0.1-3:9092, the ksql server on localhost:8088 and the console on localhost:8282;
+    yields the data directory."""
     with tempfile.TemporaryDirectory(prefix="potok-ksql-") as data_dir:
         process = subprocess.Popen(
             [tool("potok-operator"), "up", "-f", str(ROOT / "examples" / "cluster.yaml"),
              "--data-dir", data_dir, "--broker-bin", str(BIN_DIR / "potok-broker"),
-             "--ksql-bin", str(BIN_DIR / "potok-ksql")],
+             "--ksql-bin", str(BIN_DIR / "potok-ksql"), "--ui-bin", str(BIN_DIR / "potok-ui")],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         seen = []

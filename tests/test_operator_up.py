@@ -1,8 +1,9 @@
 """`potok-operator up` as a user runs it: the example manifest's three coordinators, three
-brokers and ksql server start as local processes, the walkthrough's admin steps work against
+brokers, ksql server and console start as local processes, the walkthrough's admin steps work against
 them, Ctrl-C stops everything, and the next start finds the same data. A node that keeps
 dying is restarted ever more slowly while the rest of the cluster serves on."""
 
+import json
 import os
 import re
 import signal
@@ -23,7 +24,8 @@ from conftest import BIN_DIR, ROOT, tool, wait_until
 def start_up(data_dir, *extra, manifest=ROOT / "examples" / "cluster.yaml"):
     return subprocess.Popen(
         [tool("potok-operator"), "up", "-f", str(manifest), "--data-dir", str(data_dir),
-         "--broker-bin", str(BIN_DIR / "potok-broker"), "--ksql-bin", str(BIN_DIR / "potok-ksql"), *extra],
+         "--broker-bin", str(BIN_DIR / "potok-broker"), "--ksql-bin", str(BIN_DIR / "potok-ksql"),
+         "--ui-bin", str(BIN_DIR / "potok-ui"), *extra],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
 
@@ -89,6 +91,12 @@ def test_up_runs_the_example_cluster_and_stops_on_ctrl_c(data_dir):
         assert "potok_requests_total" in broker_metrics
         info = urllib.request.urlopen("http://localhost:8088/info", timeout=10).read().decode()
         assert '"serverStatus":"RUNNING"' in info
+        # The console shows the cluster under its name, with every node's metrics scraped.
+        brokers = json.load(urllib.request.urlopen("http://localhost:8282/api/clusters/potok/brokers", timeout=10))
+        assert [b["id"] for b in brokers] == [1, 2, 3]
+        wait_until(lambda: json.load(urllib.request.urlopen(
+            "http://localhost:8282/api/clusters/potok/metrics", timeout=10))["serversUp"] == 7,
+            timeout=30, message="the console scraping three coordinators, three brokers and ksql")
 
         producer = Producer({"bootstrap.servers": bootstrap, "acks": "all"})
         for i in range(20):
@@ -118,7 +126,7 @@ def test_up_runs_the_example_cluster_and_stops_on_ctrl_c(data_dir):
         output = interrupt(process)
     assert "Stopped." in output
     assert all(port_free(a) for a in ["127.0.0.1:9092", "127.0.0.2:9092", "127.0.0.3:9092", "127.0.0.1:9093",
-                                      "127.0.0.1:8088"])
+                                      "127.0.0.1:8088", "127.0.0.1:8282"])
     assert (data_dir / "logs" / "potok-broker-0.log").exists()
 
     # A second start reuses the data: the topic and its records are still there.

@@ -18,7 +18,7 @@ COMPOSE = [*os.environ.get("POTOK_COMPOSE", "docker-compose").split(), "--file",
 BOOTSTRAP = "localhost:9092,localhost:9093,localhost:9094"
 COORDINATORS = {101: "coordinator1", 102: "coordinator2", 103: "coordinator3"}
 BROKERS = {1: "kafka-broker1", 2: "kafka-broker2", 3: "kafka-broker3"}
-HEALTHY = [*COORDINATORS.values(), *BROKERS.values(), "ksqldb-server"]
+HEALTHY = [*COORDINATORS.values(), *BROKERS.values(), "ksqldb-server", "kafka-ui"]
 FIGURES: list[str] = []
 
 

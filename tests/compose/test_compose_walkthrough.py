@@ -3,14 +3,16 @@ admin commands are typed into `docker exec -it kafka-broker1 bash`, the ksql wal
 into `docker exec -it ksqldb-cli ksql http://ksqldb-server:8088`, and a client on the host
 produces and consumes through the published ports."""
 
+import json
 import re
 import time
+import urllib.request
 
 import pexpect
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from compose.stack import BROKERS, COMPOSE, COORDINATORS, fully_in_sync, run, shell
+from compose.stack import BROKERS, COMPOSE, COORDINATORS, HEALTHY, fully_in_sync, run, shell
 from conftest import pull_rows, wait_until
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -40,7 +42,7 @@ class Typed:
 
 def test_every_service_is_up_healthy_as_the_potok_user(stack):
     ps = run([*COMPOSE, "ps"]).stdout
-    for name in [*COORDINATORS.values(), *BROKERS.values(), "ksqldb-server"]:
+    for name in HEALTHY:
         assert re.search(rf"^{name}\s.*Up.*\(healthy\)", ps, re.MULTILINE), ps
     assert re.search(r"^ksqldb-cli\s.*Up", ps, re.MULTILINE), ps
     assert shell("kafka-broker1", "id -un").stdout.strip() == "potok"
@@ -145,3 +147,25 @@ def test_the_ksql_walkthrough_in_the_cli_container(stack):
         assert re.search(r"\|\s*Bob\s*\|\s*2\s*\|\s*27\s*\|\s*13\.5\s*\|", shown), shown
     finally:
         terminal.close()
+
+
+def test_the_console_on_8282_shows_the_stacks_cluster(stack):
+    """The seed opens http://localhost:8282: the dashboard renders, and the console reaches
+    the three brokers over the internal listener and the ksql server by its service name."""
+    with urllib.request.urlopen("http://localhost:8282/", timeout=10) as page:
+        assert page.url.endswith("/clusters/local")
+        assert "brokers online" in page.read().decode()
+
+    def brokers():
+        with urllib.request.urlopen("http://localhost:8282/api/clusters/local/brokers", timeout=10) as answer:
+            return sorted((b["id"], b["host"]) for b in json.load(answer))
+
+    wait_until(lambda: brokers() == [(1, "kafka1"), (2, "kafka2"), (3, "kafka3")],
+               message="the console lists the three brokers")
+    with urllib.request.urlopen("http://localhost:8282/api/clusters", timeout=10) as answer:
+        assert json.load(answer) == [{
+            "name": "local",
+            "bootstrapServers": "kafka1:19092,kafka2:19092,kafka3:19092",
+            "ksql": True,
+            "readOnly": False,
+        }]

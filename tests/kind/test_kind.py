@@ -346,6 +346,29 @@ def test_the_examples_come_up(kube, release):
     print(f"apply to Topic and KsqlStream Ready: {time.time() - started:.1f}s")
 
 
+def console_get(kube: Kube, path: str) -> dict | list:
+    """GET of the console's JSON API through its Service, from a broker pod's bash."""
+    answer = kube.shell("potok-broker-0", "exec 3<>/dev/tcp/potok-ui/8282 && printf "
+                        f"'GET {path} HTTP/1.0\\r\\nHost: potok-ui\\r\\n\\r\\n' >&3 && cat <&3",
+                        container="broker").stdout
+    head, _, body = answer.partition("\r\n\r\n")
+    assert " 200 " in head.splitlines()[0], answer
+    return json.loads(body)
+
+
+def test_the_console_shows_the_cluster_with_every_nodes_metrics(kube):
+    wait_until(lambda: (kube.get("deployment", "potok-ui") or {}).get("status", {})
+               .get("availableReplicas") == 1, timeout=120, message="the console available")
+    assert 8282 in [p["port"] for p in kube.get("service", "potok-ui")["spec"]["ports"]]
+    brokers = console_get(kube, "/api/clusters/potok/brokers")
+    assert [b["id"] for b in brokers] == [1, 2, 3], brokers
+    assert all(b["host"].startswith("potok-broker-") for b in brokers), brokers
+    wait_until(lambda: console_get(kube, "/api/clusters/potok/metrics")["serversUp"] == 7,
+               timeout=60, message="the console scraping 3 coordinators, 3 brokers and ksql")
+    streams = console_get(kube, "/api/clusters/potok/ksql/streams")
+    assert "PAYMENTS" in [s["name"] for s in streams], streams
+
+
 def describe(kube: Kube, topic: str | None = None, pod: str = "potok-broker-0",
              check: bool = True) -> str:
     which = f"--topic {topic}" if topic else ""
