@@ -80,7 +80,8 @@ def live_tail(console: str, cluster: str, bootstrap: str, rate: int, seconds: in
     from selenium.webdriver.common.by import By
 
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    create_topics(admin, ["ui-bench-tail"], 1, 1)
+    # Replicated as the cluster's min.insync.replicas asks, so acks=all records are taken.
+    create_topics(admin, ["ui-bench-tail"], 1, 3)
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
     for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,800"]:
@@ -124,6 +125,7 @@ def main() -> None:
     parser.add_argument("--cluster", default="potok")
     parser.add_argument("--topics", type=int, default=2000)
     parser.add_argument("--partitions", type=int, default=10)
+    # Unreplicated, so 20,000 partitions need a third of the files (three per partition).
     parser.add_argument("--replication-factor", type=int, default=1)
     parser.add_argument("--rate", type=int, default=10000)
     parser.add_argument("--seconds", type=int, default=10)
@@ -133,6 +135,9 @@ def main() -> None:
     admin = AdminClient({"bootstrap.servers": args.bootstrap})
     names = [f"ui-bench-{i:05d}" for i in range(args.topics)]
     print(f"== console idle: {console_memory()}")
+    # First on a quiet cluster: creating thousands of partitions keeps the disk busy a while.
+    print(f"live tail:    {live_tail(args.console, args.cluster, args.bootstrap, args.rate, args.seconds)}")
+    print(f"console memory after the tail: {console_memory()}")
     started = time.perf_counter()
     create_topics(admin, names, args.partitions, args.replication_factor)
     print(f"== {args.topics} topics of {args.partitions} partitions created in {time.perf_counter() - started:.0f} s")
@@ -141,8 +146,6 @@ def main() -> None:
         print(f"topics JSON:  {page_figures(args.console, f'/api/clusters/{args.cluster}/topics')}")
         print(f"dashboard:    {page_figures(args.console, f'/clusters/{args.cluster}')}")
         print(f"console memory after the pages: {console_memory()}")
-        print(f"live tail:    {live_tail(args.console, args.cluster, args.bootstrap, args.rate, args.seconds)}")
-        print(f"console memory after the tail: {console_memory()}")
     finally:
         if not args.keep:
             delete_topics(admin, names)

@@ -64,6 +64,9 @@ fn chart(series: &Series) -> Markup {
             figcaption {
                 strong { (series.title) }
                 " " span.muted { @match latest { Some(v) => (format_value(v, series.unit)), None => "waiting for two scrapes" } }
+                @if let Some(span) = time_span(series) {
+                    " " span.muted { "· max " (format_value(max, series.unit)) " · " (span) }
+                }
             }
             (PreEscaped(svg(series, max)))
         }
@@ -73,7 +76,7 @@ fn chart(series: &Series) -> Markup {
 /// The SVG of a series scaled to its maximum over the hour shown.
 fn svg(series: &Series, max: f64) -> String {
     let mut svg = format!(
-        r##"<svg viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img" aria-label="{}"><rect width="{WIDTH}" height="{HEIGHT}" fill="#fff" stroke="#dde2e7"/>"##,
+        r##"<svg viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" height="{HEIGHT}" preserveAspectRatio="none" role="img" aria-label="{}"><rect width="{WIDTH}" height="{HEIGHT}" fill="#fff" stroke="#dde2e7"/>"##,
         series.title
     );
     if let (Some(first), Some(last)) = (series.points.front(), series.points.back()) {
@@ -89,13 +92,22 @@ fn svg(series: &Series, max: f64) -> String {
             })
             .collect();
         svg.push_str(&format!(
-            r##"<polyline fill="none" stroke="#0b6bcb" stroke-width="1.5" points="{}"/><text x="6" y="14" font-size="11" fill="#66707a">max {}</text>"##,
+            r##"<polyline fill="none" stroke="#0b6bcb" stroke-width="1.5" vector-effect="non-scaling-stroke" points="{}"/>"##,
             points.join(" "),
-            format_value(max, series.unit)
         ));
     }
     svg.push_str("</svg>");
     svg
+}
+
+/// "10:02–10:47 UTC": the times of the first and last point.
+fn time_span(series: &Series) -> Option<String> {
+    let time = |ms: i64| {
+        chrono::DateTime::from_timestamp_millis(ms).map(|t| t.format("%H:%M").to_string())
+    };
+    let first = time(series.points.front()?.0)?;
+    let last = time(series.points.back()?.0)?;
+    Some(format!("{first}–{last} UTC"))
 }
 
 /// `1536.0, "B/s"` → "1.5 KiB/s"; other units with two decimals at most.
@@ -125,7 +137,7 @@ mod tests {
         let drawn = svg(&series, 2048.0);
         assert!(drawn.contains("<polyline"), "{drawn}");
         assert!(drawn.contains("4.0,156.0"), "{drawn}");
-        assert!(drawn.contains("max 2.0 KiB/s"), "{drawn}");
+        assert_eq!(time_span(&series).as_deref(), Some("00:00–00:00 UTC"));
         assert_eq!(format_value(2.5, "ms"), "2.50 ms");
         assert_eq!(format_value(3.0, "records"), "3 records");
     }
