@@ -9,6 +9,7 @@ use std::time::Duration;
 use axum::extract::{FromRequestParts, OriginalUri, RawPathParams};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
+use potok_client::cluster::ClusterMetadata;
 use potok_client::producer::{Producer, ProducerConfig};
 use potok_client::{AdminClient, ClusterConfig};
 
@@ -77,6 +78,15 @@ impl ClusterHandle {
 
     pub fn name(&self) -> &str {
         &self.settings.name
+    }
+
+    /// Every topic and broker as Metadata reports them.
+    pub async fn metadata(&self) -> Result<ClusterMetadata, UiError> {
+        self.admin
+            .cluster()
+            .metadata(None, false)
+            .await
+            .map_err(|e| self.error(e))
     }
 
     /// Turns a client error into the console's, naming this cluster.

@@ -44,12 +44,7 @@ pub struct BrokerSummary {
 
 /// The cluster's live brokers, by id.
 pub async fn list(cluster: &ClusterHandle) -> UiResult<Vec<BrokerSummary>> {
-    let metadata = cluster
-        .admin
-        .cluster()
-        .metadata(None, false)
-        .await
-        .map_err(|e| cluster.error(e))?;
+    let metadata = cluster.metadata().await?;
     let mut leaders: BTreeMap<i32, usize> = BTreeMap::new();
     let mut replicas: BTreeMap<i32, usize> = BTreeMap::new();
     for partition in metadata.topics.values().flat_map(|t| &t.partitions) {

@@ -48,12 +48,7 @@ pub async fn overview(cluster: &ClusterHandle) -> UiResult<Overview> {
         .describe_cluster()
         .await
         .map_err(|e| cluster.error(e))?;
-    let metadata = cluster
-        .admin
-        .cluster()
-        .metadata(None, false)
-        .await
-        .map_err(|e| cluster.error(e))?;
+    let metadata = cluster.metadata().await?;
     let partitions = || metadata.topics.values().flat_map(|t| &t.partitions);
     // Only a topic with an under-replicated partition can be under its minimum, so only
     // those topics' configs are read.

@@ -114,12 +114,7 @@ pub struct ListQuery {
 
 /// The cluster's topics, sorted by name, with sizes and message counts.
 pub async fn list(cluster: &ClusterHandle, query: &ListQuery) -> UiResult<Vec<TopicSummary>> {
-    let metadata = cluster
-        .admin
-        .cluster()
-        .metadata(None, false)
-        .await
-        .map_err(|e| cluster.error(e))?;
+    let metadata = cluster.metadata().await?;
     let search = query.search.as_deref().map(str::to_lowercase);
     let topics: Vec<_> = metadata
         .topics

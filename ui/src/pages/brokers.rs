@@ -25,14 +25,7 @@ async fn list_page(
     caller: Caller,
     CurrentCluster(cluster): CurrentCluster,
 ) -> Markup {
-    let page = Page {
-        state: &state,
-        caller: &caller,
-        cluster: cluster.name(),
-        section: "/brokers",
-        title: "Brokers",
-        scripts: &[],
-    };
+    let page = Page::new(&state, &caller, cluster.name(), "/brokers", "Brokers");
     let body = match brokers::list(&cluster).await {
         Ok(list) => html! {
             table.sortable #brokers {
@@ -64,14 +57,7 @@ async fn broker_page(
     Path((_, broker)): Path<(String, String)>,
 ) -> Markup {
     let title = format!("Broker {broker}");
-    let page = Page {
-        state: &state,
-        caller: &caller,
-        cluster: cluster.name(),
-        section: "/brokers",
-        title: &title,
-        scripts: &[],
-    };
+    let page = Page::new(&state, &caller, cluster.name(), "/brokers", &title);
     let endpoint = format!("/api/clusters/{}/brokers/{broker}/configs", cluster.name());
     let body = match topics::configs(&cluster, ConfigResource::broker(&broker)).await {
         Ok(rows) => config_table(&rows, &endpoint, caller.may_change(&cluster), true),

@@ -22,14 +22,8 @@ async fn page(
     caller: Caller,
     CurrentCluster(cluster): CurrentCluster,
 ) -> Markup {
-    let page = Page {
-        state: &state,
-        caller: &caller,
-        cluster: cluster.name(),
-        section: "",
-        title: "Dashboard",
-        scripts: &["dashboard.js"],
-    };
+    let page =
+        Page::new(&state, &caller, cluster.name(), "", "Dashboard").with_scripts(&["dashboard.js"]);
     let live = live_overview(&state, &cluster).await;
     page.render(figures(&live))
 }

@@ -40,14 +40,13 @@ async fn list_page(
     caller: Caller,
     CurrentCluster(cluster): CurrentCluster,
 ) -> Markup {
-    let page = Page {
-        state: &state,
-        caller: &caller,
-        cluster: cluster.name(),
-        section: "/consumer-groups",
-        title: "Consumer groups",
-        scripts: &[],
-    };
+    let page = Page::new(
+        &state,
+        &caller,
+        cluster.name(),
+        "/consumer-groups",
+        "Consumer groups",
+    );
     let listing = match groups::list(&cluster).await {
         Ok(list) => groups_table(cluster.name(), &list),
         Err(error) => error_box(&error.message),
@@ -90,14 +89,8 @@ async fn group_page(
     Path((_, group)): Path<(String, String)>,
 ) -> Markup {
     let title = format!("Consumer group {group}");
-    let page = Page {
-        state: &state,
-        caller: &caller,
-        cluster: cluster.name(),
-        section: "/consumer-groups",
-        title: &title,
-        scripts: &["groups.js"],
-    };
+    let page = Page::new(&state, &caller, cluster.name(), "/consumer-groups", &title)
+        .with_scripts(&["groups.js"]);
     let api = format!(
         "/api/clusters/{}/consumer-groups/{}",
         path_segment(cluster.name()),

@@ -26,14 +26,8 @@ async fn page(
     caller: Caller,
     CurrentCluster(cluster): CurrentCluster,
 ) -> Markup {
-    let page = Page {
-        state: &state,
-        caller: &caller,
-        cluster: cluster.name(),
-        section: "/ksql",
-        title: "ksql",
-        scripts: &["ksql.js"],
-    };
+    let page =
+        Page::new(&state, &caller, cluster.name(), "/ksql", "ksql").with_scripts(&["ksql.js"]);
     if let Err(error) = api::client(&cluster) {
         return page.render(error_box(&error.message));
     }

@@ -19,15 +19,38 @@ const SECTIONS: &[(&str, &str)] = &[
 /// A page of `cluster`'s `section` ("/topics"), titled `title`, with `body` as its content
 /// and `scripts` (asset names such as "messages.js") loaded after the shared one.
 pub struct Page<'a> {
-    pub state: &'a AppState,
-    pub caller: &'a Caller,
-    pub cluster: &'a str,
-    pub section: &'a str,
-    pub title: &'a str,
-    pub scripts: &'a [&'a str],
+    state: &'a AppState,
+    caller: &'a Caller,
+    cluster: &'a str,
+    section: &'a str,
+    title: &'a str,
+    scripts: &'a [&'a str],
 }
 
-impl Page<'_> {
+impl<'a> Page<'a> {
+    /// A page of `cluster`'s `section`, with only the shared script.
+    pub fn new(
+        state: &'a AppState,
+        caller: &'a Caller,
+        cluster: &'a str,
+        section: &'a str,
+        title: &'a str,
+    ) -> Page<'a> {
+        Page {
+            state,
+            caller,
+            cluster,
+            section,
+            title,
+            scripts: &[],
+        }
+    }
+
+    /// The page's own scripts, loaded after the shared one.
+    pub fn with_scripts(self, scripts: &'a [&'a str]) -> Page<'a> {
+        Page { scripts, ..self }
+    }
+
     pub fn render(&self, body: Markup) -> Markup {
         html! {
             (DOCTYPE)

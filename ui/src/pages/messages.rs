@@ -34,14 +34,8 @@ async fn page(
     query: Result<Query<MessagesQuery>, QueryRejection>,
 ) -> Markup {
     let title = format!("Messages of {topic}");
-    let page = Page {
-        state: &state,
-        caller: &caller,
-        cluster: cluster.name(),
-        section: "/topics",
-        title: &title,
-        scripts: &["messages.js"],
-    };
+    let page = Page::new(&state, &caller, cluster.name(), "/topics", &title)
+        .with_scripts(&["messages.js"]);
     let may_change = caller.may_change(&cluster);
     let links = Links::new(&cluster, &topic);
     let toolbar = html! {

@@ -26,14 +26,7 @@ async fn page(
     caller: Caller,
     CurrentCluster(cluster): CurrentCluster,
 ) -> Markup {
-    let page = Page {
-        state: &state,
-        caller: &caller,
-        cluster: cluster.name(),
-        section: "/metrics",
-        title: "Metrics",
-        scripts: &[],
-    };
+    let page = Page::new(&state, &caller, cluster.name(), "/metrics", "Metrics");
     let body = match history(&state, cluster.name()) {
         Ok(history) if history.servers == 0 => html! {
             p.muted { "No metrics endpoints are configured for this cluster: list the servers' /metrics URLs in kafka.clusters.N.metrics.urls." }

@@ -52,14 +52,7 @@ async fn list_page(
     CurrentCluster(cluster): CurrentCluster,
     Query(query): Query<ListQuery>,
 ) -> Markup {
-    let page = Page {
-        state: &state,
-        caller: &caller,
-        cluster: cluster.name(),
-        section: "/topics",
-        title: "Topics",
-        scripts: &[],
-    };
+    let page = Page::new(&state, &caller, cluster.name(), "/topics", "Topics");
     let show_internal = query.internal.unwrap_or(false);
     let query = ListQuery {
         search: None,
@@ -142,14 +135,7 @@ async fn topic_page(
     Path((_, topic)): Path<(String, String)>,
 ) -> Markup {
     let title = format!("Topic {topic}");
-    let page = Page {
-        state: &state,
-        caller: &caller,
-        cluster: cluster.name(),
-        section: "/topics",
-        title: &title,
-        scripts: &[],
-    };
+    let page = Page::new(&state, &caller, cluster.name(), "/topics", &title);
     let api = format!("/api/clusters/{}/topics/{topic}", cluster.name());
     let may_change = caller.may_change(&cluster);
     let (detail, configs) = tokio::join!(
