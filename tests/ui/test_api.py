@@ -78,7 +78,8 @@ def test_the_live_overview_streams_the_figures_and_rates(console, admin):
         name, first = next(iter(live))
     assert name == "overview" and first["error"] is None, first
     assert sorted(first["brokersOnline"]) == sorted(admin.list_topics(timeout=30).brokers)
-    assert {"bytesInPerSec", "bytesOutPerSec", "quorumLeader", "topics", "partitions"} <= set(first)
+    assert {"bytesInPerSec", "bytesOutPerSec", "quorumLeader", "coordinatorsUp", "topics",
+            "partitions"} <= set(first)
 
 
 def test_the_charts_fill_from_the_servers_metrics(console):
@@ -94,6 +95,10 @@ def test_the_charts_fill_from_the_servers_metrics(console):
                                                         "consumer_lag"]
     assert history["servers"] == 7 and history["serversUp"] == 7, history
     assert history["quorumLeader"] is not None and history["lastError"] is None, history
+    assert history["coordinatorsUp"] == 3, history
+    with console.events(f"/api/clusters/{CLUSTER}/overview/live") as live:
+        _, figures = next(iter(live))
+    assert figures["coordinatorsUp"] == 3 and figures["quorumLeader"] == history["quorumLeader"], figures
     message = error_of(console.request("GET", "/api/clusters/nowhere/metrics"), 404, "NOT_FOUND")
     assert "nowhere" in message
 

@@ -33,6 +33,7 @@
       set("cluster-id", live.clusterId);
     }
     set("quorum-leader", live.quorumLeader);
+    set("coordinators-up", live.coordinatorsUp);
     set("bytes-in", rate(live.bytesInPerSec));
     set("bytes-out", rate(live.bytesOutPerSec));
   });

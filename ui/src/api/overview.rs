@@ -117,6 +117,8 @@ pub struct LiveOverview {
     pub bytes_in_per_sec: Option<f64>,
     pub bytes_out_per_sec: Option<f64>,
     pub quorum_leader: Option<i64>,
+    /// Coordinators answering their `/metrics`; `None` when no metrics are configured.
+    pub coordinators_up: Option<usize>,
 }
 
 pub async fn live_overview(state: &AppState, cluster: &ClusterHandle) -> LiveOverview {
@@ -130,6 +132,10 @@ pub async fn live_overview(state: &AppState, cluster: &ClusterHandle) -> LiveOve
         error,
         bytes_in_per_sec: history.as_ref().and_then(|h| h.latest("bytes_in")),
         bytes_out_per_sec: history.as_ref().and_then(|h| h.latest("bytes_out")),
+        coordinators_up: history
+            .as_ref()
+            .filter(|h| h.servers > 0)
+            .map(|h| h.coordinators_up),
         quorum_leader: history.and_then(|h| h.quorum_leader),
     }
 }

@@ -102,6 +102,8 @@ pub struct History {
     pub servers: usize,
     /// The quorum's leader as the coordinators report it (`potok_quorum_leader_id`).
     pub quorum_leader: Option<i64>,
+    /// Coordinators whose `/metrics` answered the last scrape.
+    pub coordinators_up: usize,
     /// Why the last scrape missed a server, in the user's terms.
     pub last_error: Option<String>,
     #[serde(skip)]
@@ -130,6 +132,7 @@ impl History {
             servers_up: 0,
             servers,
             quorum_leader: None,
+            coordinators_up: 0,
             last_error: None,
             capacity: (3600 / interval_seconds.max(1)) as usize,
             previous: None,

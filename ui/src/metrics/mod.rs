@@ -109,6 +109,11 @@ async fn scrape_once(
             Err(reason) => failure = Some(format!("{url}: {reason}")),
         }
     }
+    // A coordinator is a server whose metrics describe the quorum.
+    let coordinators_up = servers
+        .iter()
+        .filter(|samples| samples.iter().any(|s| s.name == "potok_quorum_leader_id"))
+        .count();
     let quorum_leader = servers
         .iter()
         .flatten()
@@ -123,6 +128,7 @@ async fn scrape_once(
     let mut history = lock(history);
     history.servers_up = servers.len();
     history.quorum_leader = quorum_leader;
+    history.coordinators_up = coordinators_up;
     history.last_error = failure;
     if !servers.is_empty() {
         history.record(totals);

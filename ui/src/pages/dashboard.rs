@@ -53,6 +53,7 @@ fn figures(live: &LiveOverview) -> Markup {
         }
         section.figures #overview data-live="overview" {
             (figure("brokers-online", "figure", number(o.map(|o| o.brokers_online.len())), "brokers online"))
+            (figure("coordinators-up", "figure", live.coordinators_up.map_or("–".into(), |n| n.to_string()), "coordinators answering"))
             (figure("quorum-leader", "figure", live.quorum_leader.map_or("–".into(), |l| l.to_string()), "quorum leader"))
             (figure("controller", "figure", o.and_then(|o| o.controller).map_or("–".into(), |c| c.to_string()), "controller (as clients see it)"))
             (figure("topics", "figure", number(o.map(|o| o.topics)), "topics"))
