@@ -1,65 +1,98 @@
 //! Kafka's sparse segment indexes. `.index` maps an offset (relative to the segment's base)
 //! to the file position of a batch at or before it: 8-byte entries, u32 + u32. `.timeindex`
 //! maps the largest timestamp seen so far to the offset where it was reached: 12-byte
-//! entries, i64 + u32. Both are appended as batches arrive and kept in memory for lookups.
+//! entries, i64 + u32. Both live in memory for appends and lookups and reach their files when
+//! the segment is flushed (on a roll, a flush or a clean shutdown), as Kafka's memory-mapped
+//! indexes do. Holding no file open keeps a partition to one descriptor, its active `.log`;
+//! an index left behind by a crash is never trusted, since recovery rebuilds it.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-/// A file of fixed-size entries, mirrored in memory.
+/// A file of fixed-size entries, mirrored in memory and written out on `persist`.
 struct EntryFile<const N: usize> {
     path: PathBuf,
-    file: File,
     entries: Vec<[u8; N]>,
+    /// How many leading entries the file holds as they are in memory.
+    persisted: usize,
+    /// The file may hold more than `persisted` entries: cut it back before writing.
+    stale_tail: bool,
+    /// Nothing was written since the file was last synced.
+    synced: bool,
 }
 
 impl<const N: usize> EntryFile<N> {
-    /// Opens `path`; a file whose size is not a whole number of entries is reported invalid.
+    /// Reads `path` when it exists; a file whose size is not a whole number of entries is
+    /// reported invalid.
     fn open(path: &Path) -> io::Result<(Self, bool)> {
-        let mut file = OpenOptions::new()
-            .create(true)
-            .read(true)
-            .append(true)
-            .open(path)?;
         let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes)?;
+        match File::open(path) {
+            Ok(mut file) => {
+                file.read_to_end(&mut bytes)?;
+            }
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+            Err(error) => return Err(error),
+        }
         let valid = bytes.len() % N == 0;
-        let entries = bytes
+        let entries: Vec<[u8; N]> = bytes
             .chunks_exact(N)
             .map(|chunk| chunk.try_into().expect("chunks are N bytes"))
             .collect();
         Ok((
             EntryFile {
                 path: path.to_path_buf(),
-                file,
+                persisted: entries.len(),
+                stale_tail: !valid,
+                synced: true,
                 entries,
             },
             valid,
         ))
     }
 
-    /// Appends an entry; a failed write is cut back off so the file stays whole entries.
-    fn push(&mut self, entry: [u8; N]) -> io::Result<()> {
-        if let Err(error) = self.file.write_all(&entry) {
-            self.file.set_len((self.entries.len() * N) as u64)?;
-            return Err(error);
-        }
+    fn push(&mut self, entry: [u8; N]) {
         self.entries.push(entry);
-        Ok(())
     }
 
     /// Keeps the first `len` entries.
-    fn truncate(&mut self, len: usize) -> io::Result<()> {
+    fn truncate(&mut self, len: usize) {
         if len < self.entries.len() {
             self.entries.truncate(len);
-            self.file.set_len((len * N) as u64)?;
         }
-        Ok(())
+        if len < self.persisted {
+            self.persisted = len;
+            self.stale_tail = true;
+        }
     }
 
-    fn flush(&mut self) -> io::Result<()> {
-        self.file.sync_data()
+    /// Brings the file to the entries in memory, synced when `sync`. A failed write (a full
+    /// disk) leaves the file to be cut back and rewritten by the next call.
+    fn persist(&mut self, sync: bool) -> io::Result<()> {
+        let pending = self.persisted < self.entries.len() || self.stale_tail;
+        if !pending && (self.synced || !sync) {
+            return Ok(());
+        }
+        let mut file = OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(false)
+            .open(&self.path)?;
+        if pending {
+            self.synced = false;
+            self.stale_tail = true;
+            let whole = (self.persisted * N) as u64;
+            file.set_len(whole)?;
+            file.seek(SeekFrom::Start(whole))?;
+            file.write_all(&self.entries[self.persisted..].concat())?;
+            self.persisted = self.entries.len();
+            self.stale_tail = false;
+        }
+        if sync {
+            file.sync_data()?;
+            self.synced = true;
+        }
+        Ok(())
     }
 }
 
@@ -80,11 +113,11 @@ impl OffsetIndex {
         )
     }
 
-    pub fn append(&mut self, relative_offset: u32, position: u32) -> io::Result<()> {
+    pub fn append(&mut self, relative_offset: u32, position: u32) {
         let mut entry = [0u8; 8];
         entry[0..4].copy_from_slice(&relative_offset.to_be_bytes());
         entry[4..8].copy_from_slice(&position.to_be_bytes());
-        self.inner.push(entry)
+        self.inner.push(entry);
     }
 
     pub fn is_empty(&self) -> bool {
@@ -96,8 +129,8 @@ impl OffsetIndex {
     }
 
     /// Keeps the first `len` entries: undoes appends that a failed write follows.
-    pub fn keep(&mut self, len: usize) -> io::Result<()> {
-        self.inner.truncate(len)
+    pub fn keep(&mut self, len: usize) {
+        self.inner.truncate(len);
     }
 
     /// Kafka's sanity check: offsets and positions strictly increase and every position
@@ -126,20 +159,21 @@ impl OffsetIndex {
     }
 
     /// Drops entries at or after file position `position`.
-    pub fn truncate_to_position(&mut self, position: u32) -> io::Result<()> {
+    pub fn truncate_to_position(&mut self, position: u32) {
         let keep = self
             .inner
             .entries
             .partition_point(|e| Self::entry(e).1 < position);
-        self.inner.truncate(keep)
+        self.inner.truncate(keep);
     }
 
-    pub fn clear(&mut self) -> io::Result<()> {
-        self.inner.truncate(0)
+    pub fn clear(&mut self) {
+        self.inner.truncate(0);
     }
 
-    pub fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
+    /// Writes the entries not yet in the file, then syncs it when `sync`.
+    pub fn persist(&mut self, sync: bool) -> io::Result<()> {
+        self.inner.persist(sync)
     }
 
     pub fn path(&self) -> &Path {
@@ -165,14 +199,14 @@ impl TimeIndex {
     }
 
     /// Records that `timestamp`, larger than any before it, was reached at `relative_offset`.
-    pub fn append(&mut self, timestamp: i64, relative_offset: u32) -> io::Result<()> {
+    pub fn append(&mut self, timestamp: i64, relative_offset: u32) {
         if self.last().is_some_and(|(last, _)| timestamp <= last) {
-            return Ok(());
+            return;
         }
         let mut entry = [0u8; 12];
         entry[0..8].copy_from_slice(&timestamp.to_be_bytes());
         entry[8..12].copy_from_slice(&relative_offset.to_be_bytes());
-        self.inner.push(entry)
+        self.inner.push(entry);
     }
 
     pub fn last(&self) -> Option<(i64, u32)> {
@@ -184,8 +218,8 @@ impl TimeIndex {
     }
 
     /// Keeps the first `len` entries: undoes appends that a failed write follows.
-    pub fn keep(&mut self, len: usize) -> io::Result<()> {
-        self.inner.truncate(len)
+    pub fn keep(&mut self, len: usize) {
+        self.inner.truncate(len);
     }
 
     /// Timestamps and offsets never decrease.
@@ -207,20 +241,21 @@ impl TimeIndex {
     }
 
     /// Drops entries at or after `relative_offset`.
-    pub fn truncate_to_offset(&mut self, relative_offset: u32) -> io::Result<()> {
+    pub fn truncate_to_offset(&mut self, relative_offset: u32) {
         let keep = self
             .inner
             .entries
             .partition_point(|e| Self::entry(e).1 < relative_offset);
-        self.inner.truncate(keep)
+        self.inner.truncate(keep);
     }
 
-    pub fn clear(&mut self) -> io::Result<()> {
-        self.inner.truncate(0)
+    pub fn clear(&mut self) {
+        self.inner.truncate(0);
     }
 
-    pub fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
+    /// Writes the entries not yet in the file, then syncs it when `sync`.
+    pub fn persist(&mut self, sync: bool) -> io::Result<()> {
+        self.inner.persist(sync)
     }
 
     pub fn path(&self) -> &Path {
@@ -237,12 +272,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (mut index, valid) = OffsetIndex::open(&dir.path().join("0.index")).unwrap();
         assert!(valid);
-        index.append(0, 0).unwrap();
-        index.append(10, 4096).unwrap();
-        index.append(20, 8192).unwrap();
+        index.append(0, 0);
+        index.append(10, 4096);
+        index.append(20, 8192);
         assert_eq!(index.lookup(5), 0);
         assert_eq!(index.lookup(10), 4096);
         assert_eq!(index.lookup(25), 8192);
+        index.persist(true).unwrap();
         drop(index);
         let (reopened, _) = OffsetIndex::open(&dir.path().join("0.index")).unwrap();
         assert_eq!(reopened.lookup(19), 4096);
@@ -252,9 +288,9 @@ mod tests {
     fn time_index_keeps_only_growing_timestamps() {
         let dir = tempfile::tempdir().unwrap();
         let (mut index, _) = TimeIndex::open(&dir.path().join("0.timeindex")).unwrap();
-        index.append(100, 0).unwrap();
-        index.append(90, 5).unwrap();
-        index.append(200, 10).unwrap();
+        index.append(100, 0);
+        index.append(90, 5);
+        index.append(200, 10);
         assert_eq!(index.last(), Some((200, 10)));
         assert_eq!(index.scan_start(150), 0);
         assert_eq!(index.scan_start(250), 10);
@@ -267,5 +303,43 @@ mod tests {
         std::fs::write(&path, [0u8; 11]).unwrap();
         let (_, valid) = OffsetIndex::open(&path).unwrap();
         assert!(!valid);
+    }
+
+    #[test]
+    fn entries_reach_the_file_only_when_persisted_and_truncation_cuts_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("0.index");
+        let (mut index, _) = OffsetIndex::open(&path).unwrap();
+        index.append(0, 0);
+        index.append(10, 4096);
+        assert!(
+            !path.exists(),
+            "no file is made or held open before a flush"
+        );
+        index.persist(false).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 16);
+        index.append(20, 8192);
+        index.truncate_to_position(4096);
+        index.append(15, 5000);
+        index.persist(true).unwrap();
+        let (reopened, valid) = OffsetIndex::open(&path).unwrap();
+        assert!(valid);
+        assert_eq!(reopened.entry_count(), 2);
+        assert_eq!(reopened.last(), Some((15, 5000)));
+    }
+
+    #[test]
+    fn a_torn_file_is_cut_back_to_whole_entries_when_next_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("0.timeindex");
+        std::fs::write(&path, [0u8; 12 + 5]).unwrap();
+        let (mut index, valid) = TimeIndex::open(&path).unwrap();
+        assert!(!valid);
+        index.append(100, 3);
+        index.persist(false).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 24);
+        let (reopened, valid) = TimeIndex::open(&path).unwrap();
+        assert!(valid);
+        assert_eq!(reopened.last(), Some((100, 3)));
     }
 }

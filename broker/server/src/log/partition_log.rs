@@ -881,6 +881,26 @@ mod tests {
     }
 
     #[test]
+    fn a_partition_holds_only_its_log_files_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = open(dir.path(), small_segments());
+        for _ in 0..20 {
+            log.append(&encode_batch(3, 0, Compression::None), 0, 0)
+                .unwrap();
+        }
+        let open_files: Vec<PathBuf> = std::fs::read_dir("/proc/self/fd")
+            .unwrap()
+            .filter_map(|entry| std::fs::read_link(entry.ok()?.path()).ok())
+            .filter(|target| target.starts_with(dir.path()))
+            .collect();
+        assert!(log.segments.len() > 1);
+        assert_eq!(open_files.len(), log.segments.len(), "{open_files:?}");
+        assert!(open_files
+            .iter()
+            .all(|path| path.extension().is_some_and(|e| e == "log")));
+    }
+
+    #[test]
     fn missing_indexes_are_rebuilt() {
         let dir = tempfile::tempdir().unwrap();
         let mut log = open(dir.path(), small_segments());

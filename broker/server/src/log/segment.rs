@@ -88,8 +88,8 @@ impl Segment {
     /// Rescans the whole file, rebuilding both indexes; with `validate`, stops and truncates
     /// at the first batch that is incomplete or fails its CRC.
     fn rebuild(&mut self, validate: bool) -> io::Result<u64> {
-        self.offset_index.clear()?;
-        self.time_index.clear()?;
+        self.offset_index.clear();
+        self.time_index.clear();
         self.bytes_since_index = 0;
         self.next_offset = self.base_offset;
         self.max_timestamp = None;
@@ -106,7 +106,7 @@ impl Segment {
                     _ => break,
                 }
             };
-            self.index_batch(position, &header)?;
+            self.index_batch(position, &header);
             position += header.total_size() as u64;
         }
         let truncated = self.size - position;
@@ -114,6 +114,8 @@ impl Segment {
             self.log.set_len(position)?;
             self.size = position;
         }
+        self.offset_index.persist(false)?;
+        self.time_index.persist(false)?;
         Ok(truncated)
     }
 
@@ -175,10 +177,10 @@ impl Segment {
     }
 
     /// Adds index entries for a batch now stored at `position`.
-    fn index_batch(&mut self, position: u64, header: &BatchHeader) -> io::Result<()> {
+    fn index_batch(&mut self, position: u64, header: &BatchHeader) {
         let relative = (header.base_offset - self.base_offset) as u32;
         if position == 0 || self.bytes_since_index >= self.index_interval_bytes {
-            self.offset_index.append(relative, position as u32)?;
+            self.offset_index.append(relative, position as u32);
             self.bytes_since_index = 0;
         }
         self.bytes_since_index += header.total_size() as u64;
@@ -187,10 +189,9 @@ impl Segment {
             .is_none_or(|(max, _)| header.max_timestamp > max)
         {
             self.max_timestamp = Some((header.max_timestamp, header.base_offset));
-            self.time_index.append(header.max_timestamp, relative)?;
+            self.time_index.append(header.max_timestamp, relative);
         }
         self.next_offset = header.next_offset();
-        Ok(())
     }
 
     /// Appends batches whose offsets are already assigned, all or none: after a failed
@@ -211,7 +212,7 @@ impl Segment {
         let mut position = self.size;
         self.size += bytes.len() as u64;
         for header in headers {
-            self.index_batch(position, header)?;
+            self.index_batch(position, header);
             position += header.total_size() as u64;
         }
         Ok(())
@@ -231,8 +232,8 @@ impl Segment {
     fn restore(&mut self, tail: Tail) -> io::Result<()> {
         self.log.set_len(tail.size)?;
         self.size = tail.size;
-        self.offset_index.keep(tail.offset_entries)?;
-        self.time_index.keep(tail.time_entries)?;
+        self.offset_index.keep(tail.offset_entries);
+        self.time_index.keep(tail.time_entries);
         self.bytes_since_index = tail.bytes_since_index;
         self.next_offset = tail.next_offset;
         self.max_timestamp = tail.max_timestamp;
@@ -290,9 +291,9 @@ impl Segment {
         };
         self.log.set_len(position)?;
         self.size = position;
-        self.offset_index.truncate_to_position(position as u32)?;
+        self.offset_index.truncate_to_position(position as u32);
         self.time_index
-            .truncate_to_offset((header.base_offset - self.base_offset).max(0) as u32)?;
+            .truncate_to_offset((header.base_offset - self.base_offset).max(0) as u32);
         self.rebuild_tail_state()
     }
 
@@ -326,8 +327,8 @@ impl Segment {
 
     pub fn flush(&mut self) -> io::Result<()> {
         self.log.sync_data()?;
-        self.offset_index.flush()?;
-        self.time_index.flush()
+        self.offset_index.persist(true)?;
+        self.time_index.persist(true)
     }
 
     pub fn delete(self) -> io::Result<()> {
