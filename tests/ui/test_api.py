@@ -421,6 +421,19 @@ def test_a_search_right_after_a_live_tail_was_left_still_answers(console):
     assert console.api("DELETE", f"/topics/{topic}").status == 204
 
 
+def test_the_live_tail_follows_partitions_added_while_it_runs(console):
+    topic = "ui-api-tail-grows"
+    assert console.api("POST", "/topics", {"name": topic, "partitions": 1}).status == 201
+    with console.events(f"/api/clusters/{CLUSTER}/topics/{topic}/messages/live") as live:
+        assert live.status == 200
+        assert console.api("POST", f"/topics/{topic}/partitions", {"count": 2}).status == 200
+        produce(topic, [(b"new", b"in the added partition")], partition=1)
+        name, data = next(iter(live))
+        assert name == "records", (name, data)
+        assert [(r["partition"], r["offset"], r["key"]) for r in data] == [(1, 0, "new")]
+    assert console.api("DELETE", f"/topics/{topic}").status == 204
+
+
 def test_bad_record_requests_are_answered_in_the_users_terms(console):
     topic = "ui-api-records-bad"
     assert console.api("POST", "/topics", {"name": topic, "partitions": 3}).status == 201

@@ -2,9 +2,11 @@
 //! the moment of the request, each poll's matching records go out as one `records` event
 //! (a JSON array), so a browser keeps up with a busy topic; a comment keeps idle
 //! connections open. The next poll waits until the last event was taken, so nothing
-//! piles up, and the stream ends when the client goes away or the console stops.
+//! piles up, and the stream ends when the client goes away or the console stops. A tail of
+//! every partition looks for new ones every few seconds and reads them from their start.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
@@ -20,7 +22,7 @@ use super::partitions::{partitions_of, select};
 use super::query::parse_partition;
 use super::record::{passes, Filter, MessageRecord, RawRecord};
 use crate::auth::Caller;
-use crate::cluster::CurrentCluster;
+use crate::cluster::{ClusterHandle, CurrentCluster};
 use crate::error::{UiError, UiResult};
 use crate::server::AppState;
 
@@ -28,6 +30,8 @@ use crate::server::AppState;
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// How long one poll waits for records.
 const POLL_WAIT: Duration = Duration::from_secs(1);
+/// How often a tail of every partition looks for partitions added since it began.
+const NEW_PARTITIONS_EVERY: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Deserialize)]
 pub struct LiveQuery {
@@ -40,8 +44,10 @@ pub struct LiveQuery {
 /// What the stream carries from one poll to the next.
 struct Tail {
     consumer: Consumer,
-    /// The cluster's name, for errors.
-    cluster: String,
+    cluster: Arc<ClusterHandle>,
+    topic: String,
+    /// When to look for new partitions next; `None` when one partition was asked for.
+    next_partition_check: Option<tokio::time::Instant>,
     filter: Option<Filter>,
     stopping: Shutdown,
     /// Set after a failure event: the stream ends with it.
@@ -99,7 +105,11 @@ pub async fn handler(
     }
     let tail = Tail {
         consumer,
-        cluster: cluster.name().to_string(),
+        next_partition_check: wanted
+            .is_none()
+            .then(|| tokio::time::Instant::now() + NEW_PARTITIONS_EVERY),
+        cluster,
+        topic,
         filter: query.filter.as_deref().and_then(Filter::new),
         stopping: state.stopping.clone(),
         failed: false,
@@ -117,6 +127,10 @@ async fn next_event(mut tail: Tail) -> Option<(Result<Event, Infallible>, Tail)>
         return None;
     }
     loop {
+        if let Err(error) = follow_new_partitions(&mut tail).await {
+            tail.failed = true;
+            return Some((Ok(failure_event(&error)), tail));
+        }
         let polled = tokio::select! {
             _ = tail.stopping.recv() => return None,
             polled = tail.consumer.poll(POLL_WAIT) => polled,
@@ -136,13 +150,46 @@ async fn next_event(mut tail: Tail) -> Option<(Result<Event, Infallible>, Tail)>
             }
             Err(error) => {
                 tail.failed = true;
-                let error = UiError::from_client(&tail.cluster, error);
-                let body = serde_json::json!({"error": error.code, "message": error.message});
-                let event = Event::default().event("failure").data(body.to_string());
-                return Some((Ok(event), tail));
+                let error = UiError::from_client(tail.cluster.name(), error);
+                return Some((Ok(failure_event(&error)), tail));
             }
         }
     }
+}
+
+/// When due, assigns the partitions the topic gained since the last look, from their
+/// start: every record in them was written after the tail began.
+async fn follow_new_partitions(tail: &mut Tail) -> UiResult<()> {
+    let Some(due) = tail.next_partition_check else {
+        return Ok(());
+    };
+    if tokio::time::Instant::now() < due {
+        return Ok(());
+    }
+    tail.next_partition_check = Some(due + NEW_PARTITIONS_EVERY);
+    let existing = partitions_of(&tail.cluster, &tail.topic).await?;
+    let assigned = tail.consumer.assignment();
+    let added: Vec<TopicPartition> = existing
+        .into_iter()
+        .map(|p| TopicPartition::new(tail.topic.clone(), p))
+        .filter(|tp| !assigned.contains(tp))
+        .collect();
+    if added.is_empty() {
+        return Ok(());
+    }
+    tail.consumer
+        .assign(assigned.into_iter().chain(added.iter().cloned()).collect());
+    for tp in &added {
+        tail.consumer
+            .seek(&tp.topic, tp.partition, SeekTo::Beginning)
+            .map_err(|e| tail.cluster.error(e))?;
+    }
+    Ok(())
+}
+
+fn failure_event(error: &UiError) -> Event {
+    let body = serde_json::json!({"error": error.code, "message": error.message});
+    Event::default().event("failure").data(body.to_string())
 }
 
 fn records_event(records: &[MessageRecord]) -> Event {
