@@ -1,5 +1,8 @@
 //! A search's records as a download: CSV (a header row, RFC 4180 quoting) for
-//! spreadsheets, or a JSON array of the records as the API shows them.
+//! spreadsheets, or a JSON array of the records as the API shows them. In the CSV a key,
+//! value or headers cell that a spreadsheet would take for a formula (`=`, `+`, `-`, `@`,
+//! a tab or a carriage return first) starts with a `'`, so opening an export never runs
+//! what a producer wrote; the JSON keeps every byte as it was.
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -74,11 +77,11 @@ pub fn csv(records: &[MessageRecord]) -> String {
             record.timestamp.to_string(),
             iso_time(record.timestamp),
             record.timestamp_type.to_string(),
-            record.key.clone().unwrap_or_default(),
+            inert(record.key.as_deref().unwrap_or_default()),
             record.key_format.name().to_string(),
-            record.value.clone().unwrap_or_default(),
+            inert(record.value.as_deref().unwrap_or_default()),
             record.value_format.name().to_string(),
-            headers,
+            inert(&headers),
             record.key_size.to_string(),
             record.value_size.to_string(),
         ];
@@ -87,6 +90,16 @@ pub fn csv(records: &[MessageRecord]) -> String {
         out.push_str("\r\n");
     }
     out
+}
+
+/// A cell written by a producer, with a `'` before a first character that would make a
+/// spreadsheet read it as a formula.
+fn inert(cell: &str) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell.to_string()
+    }
 }
 
 /// A cell, quoted when it holds a comma, a quote, a line break or edge spaces, with its
@@ -155,6 +168,20 @@ mod tests {
              \"{\"\"a\"\": \"\"b\"\"}\",json,\"[{\"\"key\"\":\"\"h\"\",\"\"value\"\":\"\"v\"\"}]\",3,10"
         );
         assert_eq!(lines[2], "");
+    }
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_as_formulas_are_made_text() {
+        assert_eq!(
+            inert("=HYPERLINK(\"http://x\")"),
+            "'=HYPERLINK(\"http://x\")"
+        );
+        assert_eq!(inert("+1"), "'+1");
+        assert_eq!(inert("-2+3"), "'-2+3");
+        assert_eq!(inert("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(inert("\tx"), "'\tx");
+        assert_eq!(inert("plain = text"), "plain = text");
+        assert_eq!(inert(""), "");
     }
 
     #[test]
