@@ -10,7 +10,8 @@ import json
 import time
 
 from confluent_kafka import Consumer, Producer, TopicPartition
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import (NoSuchElementException, StaleElementReferenceException,
+                                        WebDriverException)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -21,9 +22,13 @@ GROUP = "my-group"
 
 
 def waiting(driver, timeout: float = 30) -> WebDriverWait:
-    """A wait that looks again when the page was replaced or the element is not there yet."""
+    """A wait that looks again when the page was replaced or the element is not there yet.
+    Newer chromedrivers report an element replaced between finding and reading it as an
+    unknown error ("Node with given id does not belong to the document"), not as a stale
+    element, so any driver error is retried until the timeout, which then names it."""
     return WebDriverWait(driver, timeout, poll_frequency=0.2,
-                         ignored_exceptions=(NoSuchElementException, StaleElementReferenceException))
+                         ignored_exceptions=(NoSuchElementException, StaleElementReferenceException,
+                                             WebDriverException))
 
 
 def css(driver, selector: str):
