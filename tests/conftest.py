@@ -6,6 +6,7 @@ import gc
 import json
 import os
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -41,8 +42,11 @@ def wait_for_port(port: int, timeout: float = 15.0) -> None:
 class Broker:
     """One potok-broker process; `kill()` is kill -9, `restart()` keeps data and ports."""
 
-    def __init__(self, log_dir: Path, extra: dict[str, str] | None = None):
+    def __init__(self, log_dir: Path, extra: dict[str, str] | None = None,
+                 open_files: int | None = None):
         self.log_dir = log_dir
+        # The process's open files limit (soft and hard), when a test sets one.
+        self.open_files = open_files
         self.port = free_port()
         self.metrics_port = free_port()
         self.bootstrap = f"127.0.0.1:{self.port}"
@@ -68,7 +72,11 @@ class Broker:
     def launch(self) -> None:
         """Starts the process without waiting for it to listen."""
         log = open(self.output, "ab")
-        self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT)
+        limit = self.open_files
+        preexec = None if limit is None else \
+            (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit)))
+        self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
+                                        preexec_fn=preexec)
 
     def start(self) -> None:
         self.launch()

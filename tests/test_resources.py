@@ -2,7 +2,8 @@
 announcing 100 MiB frames and dozens sending 16 MiB of one leave the broker's resident memory
 bounded while real clients keep producing and consuming; max.connections,
 max.connections.per.ip and connections.max.idle.ms close what they should, and the metrics
-say why.
+say why. A broker out of file descriptors refuses the partitions it cannot open, names its
+limit, and keeps its log directory online and its other partitions serving.
 
 Run as a script to print the figures of README's "Memory under connection load":
 `.venv/bin/python tests/test_resources.py target/release [KEY=VALUE...]`, the broker's
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import Broker
 from conftest import wait_until as wait_for
 
 MIB = 1024 * 1024
@@ -390,3 +392,53 @@ if __name__ == "__main__":
             measure(instance)
         finally:
             instance.stop()
+
+
+def test_running_out_of_open_files_refuses_partitions_not_the_disk(tmp_path):
+    from confluent_kafka import Consumer, Producer, TopicPartition
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    broker = Broker(tmp_path / "data", open_files=300)
+    broker.start()
+    try:
+        admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+        admin.create_topics([NewTopic("kept", 1, 1)])["kept"].result(30)
+        # Connected before the descriptors run out, so it still has its connections after.
+        producer = Producer({"bootstrap.servers": broker.bootstrap, "acks": "all"})
+
+        def send(values: list[bytes]) -> list:
+            delivered = []
+            for value in values:
+                producer.produce("kept", value, on_delivery=lambda e, m: delivered.append(e))
+            producer.flush(30)
+            return delivered
+
+        assert send([b"before-%d" % i for i in range(10)]) == [None] * 10
+        # One descriptor a partition: 400 cannot all open under a limit of 300.
+        admin.create_topics([NewTopic("too-many", 400, 1)])["too-many"].result(30)
+        refused = "partitions assigned to this broker cannot be opened"
+        wait_for(lambda: refused in broker.log_text(), timeout=30,
+                 message="the broker says which partitions it cannot open")
+        time.sleep(2)
+        assert broker.process.poll() is None, "the broker keeps running"
+        assert send([b"after-%d" % i for i in range(10)]) == [None] * 10
+        log = broker.log_text()
+        assert re.search(r"open_files_limit=(Some\()?300", log), log[-3000:]
+        assert "log directory is offline" not in log
+
+        # Once the topic is gone its descriptors are free: new clients connect and read
+        # every record of the partition that kept serving.
+        admin.delete_topics(["too-many"])["too-many"].result(30)
+        consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "kept-reader",
+                             "enable.auto.commit": False})
+        consumer.assign([TopicPartition("kept", 0, 0)])
+        values = []
+        deadline = time.monotonic() + 30
+        while len(values) < 20 and time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is not None and message.error() is None:
+                values.append(message.value())
+        consumer.close()
+        assert values == [b"before-%d" % i for i in range(10)] + [b"after-%d" % i for i in range(10)]
+    finally:
+        broker.stop()

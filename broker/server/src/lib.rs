@@ -31,6 +31,7 @@ pub mod group;
 pub mod log;
 pub mod metadata;
 pub mod metrics;
+pub mod open_files;
 pub mod quorum;
 pub mod replica;
 pub mod server;

@@ -31,7 +31,7 @@ const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 pub async fn run(broker: Arc<Broker>, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-    raise_open_files_limit(broker.config.max_connections);
+    crate::open_files::raise_limit(broker.config.max_connections);
     let mut bound = Vec::new();
     for listener in &broker.config.listeners.bound {
         let address = listener.bind_address();
@@ -236,43 +236,6 @@ impl Drop for ConnectionSlot {
             }
         }
         self.limits.gauge.set(open.total as i64);
-    }
-}
-
-/// Raises the soft limit on open files to the hard one, as each connection holds a file
-/// descriptor and the usual soft limit (1,024) would refuse connections long before
-/// `max.connections`; warns when even the hard limit is below it.
-fn raise_open_files_limit(max_connections: usize) {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit and setrlimit only read and write the struct passed to them.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
-        let error = std::io::Error::last_os_error();
-        tracing::warn!(%error, "cannot read the open files limit");
-        return;
-    }
-    if limit.rlim_cur < limit.rlim_max {
-        let raised = libc::rlimit {
-            rlim_cur: limit.rlim_max,
-            rlim_max: limit.rlim_max,
-        };
-        // SAFETY: as above.
-        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
-            limit = raised;
-        } else {
-            let error = std::io::Error::last_os_error();
-            tracing::warn!(%error, soft = limit.rlim_cur, hard = limit.rlim_max, "cannot raise the open files limit");
-        }
-    }
-    let open_files = usize::try_from(limit.rlim_cur).unwrap_or(usize::MAX);
-    if open_files < max_connections {
-        tracing::warn!(
-            open_files,
-            max_connections,
-            "the open files limit (ulimit -n) is below max.connections: connections beyond it fail to be accepted"
-        );
     }
 }
 

@@ -2,11 +2,14 @@
 //! it: the first I/O error on any partition's files (a full or failing disk) takes the whole
 //! directory offline. From then on its partitions answer `KAFKA_STORAGE_ERROR` instead of
 //! touching the disk, and the broker, whose every log directory has failed, hands its
-//! leaderships to other replicas and stops. A clean shutdown leaves a marker so the next
-//! start trusts closed segments; without it every segment is checked.
+//! leaderships to other replicas and stops. Running out of file descriptors is not a disk
+//! failure: the request that needed a file fails with a retriable storage error naming the
+//! open files limit, and the directory stays online. A clean shutdown leaves a marker so the
+//! next start trusts closed segments; without it every segment is checked.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use kafka_protocol::ResponseError;
 use tokio::sync::Notify;
@@ -19,6 +22,8 @@ const CLEAN_SHUTDOWN_FILE: &str = ".kafka_cleanshutdown";
 /// any log is touched, rather than failing part-way through recovery.
 const PROBE_FILE: &str = ".potok-write-probe";
 const PROBE_BYTES: usize = 64 * 1024;
+/// How often running out of file descriptors is logged while it lasts.
+const EXHAUSTED_WARNING_EVERY: Duration = Duration::from_secs(10);
 
 pub struct LogDir {
     path: PathBuf,
@@ -27,6 +32,8 @@ pub struct LogDir {
     /// Why the directory went offline; set once.
     failure: OnceLock<String>,
     failed: Notify,
+    /// When running out of file descriptors was last logged.
+    exhausted_warned: Mutex<Option<Instant>>,
 }
 
 impl LogDir {
@@ -52,6 +59,7 @@ impl LogDir {
             clean_shutdown,
             failure: OnceLock::new(),
             failed: Notify::new(),
+            exhausted_warned: Mutex::new(None),
         })
     }
 
@@ -66,6 +74,9 @@ impl LogDir {
     /// Takes the directory offline after `error` (later failures add nothing) and returns
     /// the error its partitions now answer with.
     pub fn fail(&self, error: &std::io::Error) -> ApiError {
+        if crate::open_files::exhausted(error) {
+            return self.out_of_file_descriptors(error);
+        }
         let mut first = false;
         let reason = self.failure.get_or_init(|| {
             first = true;
@@ -79,6 +90,28 @@ impl LogDir {
             self.failed.notify_waiters();
         }
         self.offline_error(reason)
+    }
+
+    /// The retriable error of a request that needed a file when none could be opened;
+    /// logged at most every few seconds.
+    fn out_of_file_descriptors(&self, error: &std::io::Error) -> ApiError {
+        let limit = crate::open_files::limit().map_or_else(
+            || "its limit".to_string(),
+            |limit| format!("its limit of {limit}"),
+        );
+        let message = format!(
+            "cannot open a file in the log directory {}: {error}; the broker has reached {limit} open files (ulimit -n): raise it or host fewer partitions on this broker",
+            self.path.display()
+        );
+        let mut warned = self
+            .exhausted_warned
+            .lock()
+            .expect("open files warning lock poisoned");
+        if warned.is_none_or(|at| at.elapsed() >= EXHAUSTED_WARNING_EVERY) {
+            *warned = Some(Instant::now());
+            tracing::error!(log_dir = %self.path.display(), "{message}; the directory stays online");
+        }
+        ApiError::new(ResponseError::KafkaStorageError, message)
     }
 
     fn offline_error(&self, reason: &str) -> ApiError {
@@ -180,6 +213,18 @@ mod tests {
         assert!(message.contains("bytes free of"), "{message}");
         log_dir.mark_clean_shutdown().unwrap();
         assert!(!LogDir::open(dir.path()).unwrap().clean_shutdown());
+    }
+
+    #[test]
+    fn running_out_of_file_descriptors_leaves_the_directory_online() {
+        let dir = tempfile::tempdir().unwrap();
+        let log_dir = LogDir::open(dir.path()).unwrap();
+        let error = log_dir.fail(&std::io::Error::from_raw_os_error(libc::EMFILE));
+        assert_eq!(error.error, ResponseError::KafkaStorageError);
+        let message = error.message.unwrap();
+        assert!(message.contains("open files (ulimit -n)"), "{message}");
+        assert!(log_dir.check().is_ok());
+        assert!(log_dir.failure().is_none());
     }
 
     #[tokio::test]

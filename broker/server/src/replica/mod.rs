@@ -96,6 +96,7 @@ impl ReplicaManager {
             self.remove_strays(image)?;
         }
         let mut changed = Vec::new();
+        let mut unopened = 0usize;
         for topic in image.topics.values() {
             let config = log_config(&topic.configs, &image.broker_configs, &self.broker_config);
             for (index, assignment) in topic.partitions.iter().enumerate() {
@@ -108,14 +109,21 @@ impl ReplicaManager {
                         existing
                     }
                     None => {
-                        let partition = Arc::new(
-                            self.open_partition(&topic.name, index as i32, topic.id, &config)
-                                .inspect_err(|error| {
-                                    if let LogError::Io(error) = error {
-                                        self.log_dir.fail(error);
-                                    }
-                                })?,
-                        );
+                        let opened =
+                            self.open_partition(&topic.name, index as i32, topic.id, &config);
+                        let partition = match opened {
+                            Ok(partition) => Arc::new(partition),
+                            Err(LogError::Io(error)) if crate::open_files::exhausted(&error) => {
+                                unopened += 1;
+                                continue;
+                            }
+                            Err(error) => {
+                                if let LogError::Io(error) = &error {
+                                    self.log_dir.fail(error);
+                                }
+                                return Err(error);
+                            }
+                        };
                         self.partitions
                             .write()
                             .expect("partition map poisoned")
@@ -134,6 +142,14 @@ impl ReplicaManager {
                     changed.push((partition, after));
                 }
             }
+        }
+        if unopened > 0 {
+            tracing::error!(
+                unopened,
+                hosted = self.all().len(),
+                open_files_limit = crate::open_files::limit(),
+                "partitions assigned to this broker cannot be opened: the process has reached its open files limit (each partition holds one file per segment, each connection one); raise the limit (ulimit -n, systemd's LimitNOFILE, Docker's --ulimit nofile) or host fewer partitions here. They are tried again at the next metadata change; the log directory stays online"
+            );
         }
         self.notify_appended();
         Ok(changed)
