@@ -302,6 +302,29 @@ impl Broker {
         }
     }
 
+    /// Syncs segments closed by rolls, every second, on a blocking thread: the append that
+    /// rolled a segment never waits for its fsync.
+    pub async fn sync_rolled_segments(self: Arc<Self>) {
+        let mut ticker = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            ticker.tick().await;
+            if self.replicas.log_dir().failure().is_some() {
+                continue;
+            }
+            let partitions = self.replicas.all();
+            let syncing = tokio::task::spawn_blocking(move || {
+                for partition in partitions {
+                    if let Err(error) = partition.sync_rolled_segments() {
+                        tracing::error!(topic = %partition.topic, partition = partition.index, %error, "syncing a rolled segment failed");
+                    }
+                }
+            });
+            if let Err(error) = syncing.await {
+                tracing::error!(%error, "syncing rolled segments stopped");
+            }
+        }
+    }
+
     /// Expires group members whose sessions lapsed, four times a second.
     pub async fn expire_group_members(self: Arc<Self>) {
         let mut ticker = tokio::time::interval(Duration::from_millis(250));

@@ -51,6 +51,7 @@ pub async fn run(broker: Arc<Broker>, shutdown: impl Future<Output = ()>) -> any
     );
     tokio::spawn(broker.clone().follow_metadata());
     tokio::spawn(broker.clone().enforce_retention());
+    tokio::spawn(broker.clone().sync_rolled_segments());
     tokio::spawn(broker.clone().expire_group_members());
     tokio::spawn(broker.clone().maintain_isr());
     tokio::spawn(broker.clone().rebalance_leaders());

@@ -14,7 +14,7 @@ use super::batch::{
     BatchHeader,
 };
 use super::epoch_cache::EpochCache;
-use super::segment::{file_name, Segment};
+use super::segment::{file_name, Segment, SegmentSync};
 
 /// Where the log start offset (raised by DeleteRecords) survives restarts.
 const LOG_START_OFFSET_FILE: &str = "log-start-offset";
@@ -94,6 +94,10 @@ pub struct PartitionLog {
     segments: BTreeMap<i64, Segment>,
     log_start_offset: i64,
     epochs: EpochCache,
+    /// Base offsets of segments closed by a roll whose files may not be synced yet: the
+    /// append that rolls does not wait for a whole segment's fsync, as in Kafka, where a
+    /// rolled segment is flushed in the background.
+    unsynced: Vec<i64>,
 }
 
 impl PartitionLog {
@@ -148,6 +152,7 @@ impl PartitionLog {
             segments,
             log_start_offset,
             epochs: EpochCache::empty(dir),
+            unsynced: Vec::new(),
         };
         log.epochs = match EpochCache::load(dir)? {
             Some(epochs) => epochs,
@@ -327,9 +332,11 @@ impl PartitionLog {
         if !(full || old || offsets_exhausted) {
             return Ok(());
         }
-        active.flush()?;
+        active.write_indexes()?;
+        let closed = active.base_offset;
         let (segment, _) = Segment::open(&self.dir, end, index_interval, false)?;
         self.segments.insert(end, segment);
+        self.unsynced.push(closed);
         Ok(())
     }
 
@@ -604,9 +611,35 @@ impl PartitionLog {
         Ok(headers)
     }
 
+    /// Syncs the segments closed since the last sync, then the active one.
     pub fn flush(&mut self) -> Result<(), LogError> {
+        for (base, sync) in self.unsynced_segments()? {
+            sync.sync()?;
+            self.mark_synced(&[base]);
+        }
         self.active_mut().flush()?;
         Ok(())
+    }
+
+    pub fn has_unsynced(&self) -> bool {
+        !self.unsynced.is_empty()
+    }
+
+    /// Handles to sync the segments closed by rolls and not synced yet, outside the log's
+    /// lock; `mark_synced` with their bases once done. Segments deleted meanwhile (by
+    /// retention or truncation) are left out.
+    pub fn unsynced_segments(&self) -> Result<Vec<(i64, SegmentSync)>, LogError> {
+        let mut handles = Vec::new();
+        for base in &self.unsynced {
+            if let Some(segment) = self.segments.get(base) {
+                handles.push((*base, segment.sync_handle()?));
+            }
+        }
+        Ok(handles)
+    }
+
+    pub fn mark_synced(&mut self, bases: &[i64]) {
+        self.unsynced.retain(|base| !bases.contains(base));
     }
 
     /// Removes the partition's directory and everything in it.
@@ -898,6 +931,39 @@ mod tests {
         assert!(open_files
             .iter()
             .all(|path| path.extension().is_some_and(|e| e == "log")));
+    }
+
+    #[test]
+    fn a_roll_leaves_the_closed_segment_to_be_synced_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = open(dir.path(), small_segments());
+        for _ in 0..20 {
+            log.append(&encode_batch(3, 0, Compression::None), 0, 0)
+                .unwrap();
+        }
+        let closed: Vec<i64> = log.segments.keys().copied().collect();
+        let closed = &closed[..closed.len() - 1];
+        let pending = log.unsynced_segments().unwrap();
+        assert_eq!(
+            pending.iter().map(|(base, _)| *base).collect::<Vec<_>>(),
+            closed
+        );
+        for base in closed {
+            let index = dir.path().join(file_name(*base, "index"));
+            assert!(index.exists(), "a closed segment's index is written at the roll");
+        }
+        for (base, sync) in pending {
+            sync.sync().unwrap();
+            log.mark_synced(&[base]);
+        }
+        assert!(!log.has_unsynced());
+        for _ in 0..20 {
+            log.append(&encode_batch(3, 0, Compression::None), 0, 0)
+                .unwrap();
+        }
+        assert!(log.has_unsynced());
+        log.flush().unwrap();
+        assert!(!log.has_unsynced(), "a flush syncs what the rolls left");
     }
 
     #[test]

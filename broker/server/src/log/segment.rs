@@ -23,6 +23,27 @@ struct Tail {
     max_timestamp: Option<(i64, i64)>,
 }
 
+/// A closed segment's files to sync, apart from the log that holds the segment.
+pub struct SegmentSync {
+    log: File,
+    indexes: [PathBuf; 2],
+}
+
+impl SegmentSync {
+    /// Syncs the log and whichever index files exist (an empty index never made one).
+    pub fn sync(self) -> io::Result<()> {
+        self.log.sync_data()?;
+        for index in &self.indexes {
+            match File::open(index) {
+                Ok(file) => file.sync_data()?,
+                Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(())
+    }
+}
+
 pub struct Segment {
     pub base_offset: i64,
     log_path: PathBuf,
@@ -329,6 +350,24 @@ impl Segment {
         self.log.sync_data()?;
         self.offset_index.persist(true)?;
         self.time_index.persist(true)
+    }
+
+    /// Writes the indexes' new entries to their files, without syncing anything.
+    pub fn write_indexes(&mut self) -> io::Result<()> {
+        self.offset_index.persist(false)?;
+        self.time_index.persist(false)
+    }
+
+    /// What it takes to sync this segment's files without holding the segment: its own
+    /// descriptor of the log and the paths of the indexes.
+    pub fn sync_handle(&self) -> io::Result<SegmentSync> {
+        Ok(SegmentSync {
+            log: self.log.try_clone()?,
+            indexes: [
+                self.offset_index.path().to_path_buf(),
+                self.time_index.path().to_path_buf(),
+            ],
+        })
     }
 
     pub fn delete(self) -> io::Result<()> {

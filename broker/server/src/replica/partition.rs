@@ -647,6 +647,28 @@ impl Partition {
             .map_err(|e| self.disk_error(e))
     }
 
+    /// Syncs the segments that rolls closed since the last call, outside the log's lock so
+    /// appends go on meanwhile. A failed sync takes the log directory offline.
+    pub fn sync_rolled_segments(&self) -> Result<(), ApiError> {
+        let pending = {
+            let log = self.log.read().expect("log lock poisoned");
+            if !log.has_unsynced() {
+                return Ok(());
+            }
+            log.unsynced_segments().map_err(|e| self.disk_error(e))?
+        };
+        let mut synced = Vec::with_capacity(pending.len());
+        for (base, sync) in pending {
+            sync.sync().map_err(|e| self.disk_error(e.into()))?;
+            synced.push(base);
+        }
+        self.log
+            .write()
+            .expect("log lock poisoned")
+            .mark_synced(&synced);
+        Ok(())
+    }
+
     /// Writes buffered data and the high watermark to disk.
     pub fn flush(&self) -> Result<(), ApiError> {
         self.log_dir.check()?;
