@@ -950,7 +950,10 @@ mod tests {
         );
         for base in closed {
             let index = dir.path().join(file_name(*base, "index"));
-            assert!(index.exists(), "a closed segment's index is written at the roll");
+            assert!(
+                index.exists(),
+                "a closed segment's index is written at the roll"
+            );
         }
         for (base, sync) in pending {
             sync.sync().unwrap();
