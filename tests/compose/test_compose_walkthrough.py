@@ -21,10 +21,13 @@ KSQL_PROMPT = "ksql> "
 
 
 class Typed:
-    """A terminal program in a pseudo-terminal: type a line, read up to the next prompt."""
+    """A terminal program in a pseudo-terminal: type a line, read up to the next prompt.
+    With `echoed`, the line's echo is awaited first: bash redraws its prompt when docker
+    passes on the terminal's size, and that stray prompt must not end the next answer."""
 
-    def __init__(self, command: str, prompt: str):
+    def __init__(self, command: str, prompt: str, echoed: bool = False):
         self.prompt = prompt
+        self.echoed = echoed
         self.child = pexpect.spawn(command, encoding="utf-8", timeout=90, dimensions=(50, 200))
 
     def expect(self, pattern: str) -> str:
@@ -33,6 +36,8 @@ class Typed:
 
     def type(self, line: str) -> str:
         self.child.sendline(line)
+        if self.echoed:
+            self.child.expect_exact(line)
         return self.expect(re.escape(self.prompt))
 
     def close(self) -> None:
@@ -50,7 +55,7 @@ def test_every_service_is_up_healthy_as_the_potok_user(stack):
 
 
 def test_the_seed_admin_commands_inside_a_broker_container(stack):
-    terminal = Typed("docker exec -it kafka-broker1 bash", SHELL_PROMPT)
+    terminal = Typed("docker exec -it kafka-broker1 bash", SHELL_PROMPT, echoed=True)
     try:
         # Split by quotes so the echoed command line does not look like the prompt.
         terminal.type("PS1='potok''-shell> '")
