@@ -322,10 +322,14 @@ impl Partition {
                         "Leadership moved before the records were replicated",
                     ));
                 }
-                if state.high_watermark > last_offset {
+                // Kafka's rule: records below the high watermark are acknowledged only while
+                // the ISR still holds min.insync.replicas. An ISR shrunk to fewer (followers
+                // that lagged) also moves the high watermark, past records no follower has.
+                let enough_replicas = state.isr.len() >= state.min_insync_replicas;
+                if state.high_watermark > last_offset && enough_replicas {
                     return Ok(());
                 }
-                if state.isr.len() < state.min_insync_replicas {
+                if !enough_replicas {
                     return Err(ApiError::new(
                         ResponseError::NotEnoughReplicasAfterAppend,
                         format!(
@@ -852,5 +856,37 @@ mod tests {
                 Some(ResponseError::KafkaStorageError)
             );
         }
+    }
+
+    #[tokio::test]
+    async fn records_are_not_acknowledged_when_the_isr_shrinks_below_min_insync_replicas() {
+        let dir = tempfile::tempdir().unwrap();
+        let partition = partition(dir.path());
+        lead(&partition, vec![LEADER, FOLLOWER], 2);
+        let appended = partition.append_as_leader(&batch(), 0, true).unwrap();
+        // The follower lagged and left the ISR: the high watermark passes the records,
+        // which only the leader holds.
+        lead(&partition, vec![LEADER], 2);
+        assert_eq!(partition.high_watermark(), 2);
+        let refused = partition
+            .wait_for_replication(appended.last_offset, Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.error, ResponseError::NotEnoughReplicasAfterAppend);
+    }
+
+    #[tokio::test]
+    async fn records_every_in_sync_replica_holds_are_acknowledged() {
+        let dir = tempfile::tempdir().unwrap();
+        let partition = partition(dir.path());
+        lead(&partition, vec![LEADER, FOLLOWER], 2);
+        let appended = partition.append_as_leader(&batch(), 0, true).unwrap();
+        partition
+            .read_for_follower(FOLLOWER, 2, 1 << 20, Instant::now())
+            .unwrap();
+        partition
+            .wait_for_replication(appended.last_offset, Duration::from_secs(5))
+            .await
+            .unwrap();
     }
 }
