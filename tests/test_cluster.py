@@ -320,3 +320,25 @@ def test_a_node_pointed_at_another_nodes_data_refuses_to_start(cluster):
     third.start(wait=False)
     assert third.process.wait(timeout=60) != 0
     assert "belongs to node.id 102" in third.log_text()
+
+
+def test_followers_waiting_on_a_leader_start_fetching_a_new_topic_at_once(request):
+    """A follower's fetch waits at its leader for up to replica.fetch.wait.max.ms while no
+    records come. A topic created meanwhile must not wait for that poll to end: with a
+    minute's wait, acks=all records to a new topic (which every in-sync follower must
+    fetch first) are still acknowledged well within the producer's 20 s timeout."""
+    with running_cluster(request, "potok-fetch-wait-",
+                         extra={"replica.fetch.wait.max.ms": "60000"}) as instance:
+        create_replicated_topic(instance, "idle")
+        # Followers fetched the idle topic once and now wait on its leaders.
+        time.sleep(2)
+        create_replicated_topic(instance, "fresh")
+        producer = Producer({"bootstrap.servers": instance.bootstrap, "acks": "all",
+                             "message.timeout.ms": 20000})
+        delivered = []
+        for partition in range(3):
+            producer.produce("fresh", value=f"record {partition}".encode(), partition=partition,
+                             on_delivery=lambda error, message: delivered.append(error))
+        assert producer.flush(30) == 0
+        assert delivered == [None, None, None]
+        assert all(len(isr) == 3 for _, _, isr in describe(instance, "fresh").values())

@@ -20,7 +20,7 @@ use crate::metadata::{
 use crate::metrics::Metrics;
 use crate::quorum::{QuorumClient, RemoteController};
 use crate::replica::{
-    describe_space, Fetchers, IsrRetries, LogDir, Partition, ReplicaManager, Role,
+    describe_space, Fetchers, LogDir, Partition, PartitionRetries, ReplicaManager, Role,
 };
 
 /// Producer ids are reserved from the controller in blocks, as Kafka's brokers do
@@ -164,11 +164,11 @@ impl Broker {
     /// Proposes ISR changes for the partitions this broker leads: followers that caught
     /// up join, followers lagging more than `replica.lag.time.max.ms` leave. Runs when a
     /// follower catches up and every half lag period, as Kafka checks. A partition whose
-    /// change was refused proposes again only after a growing pause (`IsrRetries`).
+    /// change was refused proposes again only after a growing pause (`PartitionRetries`).
     pub async fn maintain_isr(self: Arc<Self>) {
         let max_lag = self.config.duration_ms("replica.lag.time.max.ms", 30_000);
         let period = (max_lag / 2).max(Duration::from_millis(100));
-        let mut retries = IsrRetries::new(retry_backoff(&self.config));
+        let mut retries = PartitionRetries::new(retry_backoff(&self.config));
         loop {
             let wait = retries.next_retry().map_or(period, |at| {
                 at.saturating_duration_since(Instant::now()).min(period)
@@ -192,10 +192,10 @@ impl Broker {
         &self,
         partition: &Partition,
         max_lag: Duration,
-        retries: &mut IsrRetries,
+        retries: &mut PartitionRetries,
     ) {
         let (topic, index, epoch) = (&partition.topic, partition.index, partition.leader_epoch());
-        let Some(refusals) = retries.may_propose(topic, index, epoch, Instant::now()) else {
+        let Some(refusals) = retries.may_retry(topic, index, epoch, Instant::now()) else {
             return;
         };
         let Some(isr) = partition.wanted_isr(max_lag, Instant::now()) else {
@@ -212,7 +212,7 @@ impl Broker {
             .await;
         match proposed {
             Ok(()) => {
-                if let Some(refusals) = retries.accepted(topic, index) {
+                if let Some(refusals) = retries.succeeded(topic, index) {
                     tracing::info!(%topic, partition = index, refusals, "ISR change accepted");
                 }
             }

@@ -1,11 +1,15 @@
 //! Follower replication: one task per leader broker fetches every partition this broker
 //! follows from it, with Kafka's own Fetch (as replica `node.id`). A partition that just
 //! became a follower under a new epoch first asks the leader where that epoch ends
-//! (OffsetForLeaderEpoch) and truncates what diverged.
+//! (OffsetForLeaderEpoch) and truncates what diverged. A partition the leader refuses is
+//! left out of the following rounds for a growing pause, as Kafka's fetcher delays
+//! partitions in error, so it does not turn the leader's long poll into a busy loop for
+//! the others.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::offset_for_leader_epoch_request::{
@@ -15,8 +19,9 @@ use kafka_protocol::messages::{BrokerId, FetchRequest, OffsetForLeaderEpochReque
 use kafka_protocol::ResponseError;
 use potok_client::connection::Connection;
 use potok_client::DistinctFailures;
+use tokio::sync::Notify;
 
-use super::Partition;
+use super::{Partition, PartitionRetries};
 use crate::api::protocol_names::topic_name;
 use crate::broker::{retry_backoff, Broker};
 use crate::clock::now_ms;
@@ -30,14 +35,24 @@ enum Round {
     /// The leader answered the fetch.
     Fetched,
     /// The leader refused every partition (its metadata or ours lags), or could not yet
-    /// say where a diverged one should truncate.
+    /// say where a diverged one should truncate, or every partition waits out a refusal.
     Refused,
+    /// Metadata gave this broker a partition to follow from the leader while the fetch
+    /// waited in the leader's long poll. The leader answers a connection's requests in
+    /// order, so the connection is dropped and the next round asks for the new partition
+    /// at once, instead of up to `replica.fetch.wait.max.ms` later: until then the
+    /// leader's acks=all producers on it would wait.
+    Interrupted,
 }
 
 /// The leaders this broker runs a fetcher for.
 #[derive(Default)]
 pub struct Fetchers {
     running: Mutex<HashSet<i32>>,
+    /// Counts metadata changes, so a fetch round knows whether one happened since it began.
+    metadata_changes: AtomicU64,
+    /// Woken after every metadata change, for fetchers waiting on their leader.
+    metadata_changed: Notify,
 }
 
 impl Fetchers {
@@ -57,6 +72,44 @@ impl Fetchers {
             if running.insert(leader) {
                 tokio::spawn(run(broker.clone(), leader));
             }
+        }
+        self.metadata_changes.fetch_add(1, Ordering::AcqRel);
+        self.metadata_changed.notify_waiters();
+    }
+
+    /// The count of metadata changes so far; taken before a round reads its partitions.
+    fn metadata_version(&self) -> u64 {
+        self.metadata_changes.load(Ordering::Acquire)
+    }
+
+    /// Completes once this broker follows a partition from `leader` that `asked` lacks;
+    /// `asked` was read at metadata version `read_at`. Only metadata changes are checked, so
+    /// a round pays for none of this while the metadata stays put.
+    async fn follows_more_than(
+        &self,
+        broker: &Broker,
+        leader: i32,
+        asked: &[Arc<Partition>],
+        mut read_at: u64,
+    ) {
+        loop {
+            let changed = self.metadata_changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            let version = self.metadata_version();
+            if version != read_at {
+                read_at = version;
+                let asking: HashSet<(&str, i32)> =
+                    asked.iter().map(|p| (p.topic.as_str(), p.index)).collect();
+                let followed = broker.replicas.followed_from(leader);
+                if followed
+                    .iter()
+                    .any(|p| !asking.contains(&(p.topic.as_str(), p.index)))
+                {
+                    return;
+                }
+            }
+            changed.await;
         }
     }
 
@@ -78,13 +131,28 @@ async fn run(broker: Arc<Broker>, leader: i32) {
     // Failed or refused rounds are retried after growing pauses, reset by a fetch.
     let mut backoff = retry_backoff(&broker.config);
     let mut failures = DistinctFailures::default();
+    let mut refusals = PartitionRetries::new(retry_backoff(&broker.config));
     loop {
+        let read_at = broker.fetchers.metadata_version();
         let partitions = broker.fetchers.partitions_or_stop(&broker, leader);
         if partitions.is_empty() {
             tracing::info!(leader, "replica fetcher stopped: nothing left to follow");
             return;
         }
-        match fetch_round(&broker, leader, &partitions, &mut connection).await {
+        refusals.retain(|topic, index| {
+            broker
+                .replicas
+                .get(topic, index)
+                .is_some_and(|p| p.role() == super::Role::Follower { leader })
+        });
+        let round = fetch_round(
+            &broker,
+            leader,
+            (&partitions, read_at),
+            &mut connection,
+            &mut refusals,
+        );
+        match round.await {
             Ok(Round::Fetched) => {
                 backoff.reset();
                 if failures.clear() {
@@ -92,6 +160,7 @@ async fn run(broker: Arc<Broker>, leader: i32) {
                 }
             }
             Ok(Round::Refused) => tokio::time::sleep(backoff.next_delay()).await,
+            Ok(Round::Interrupted) => connection = None,
             Err(error) => {
                 if failures.is_new(&error) {
                     tracing::info!(leader, %error, "replica fetch failed; retrying with backoff");
@@ -105,12 +174,14 @@ async fn run(broker: Arc<Broker>, leader: i32) {
     }
 }
 
-/// One round: truncate diverged partitions, then fetch the rest once.
+/// One round: truncate diverged partitions, then fetch the rest once, leaving out those
+/// waiting out a refusal.
 async fn fetch_round(
     broker: &Broker,
     leader: i32,
-    partitions: &[Arc<Partition>],
+    (partitions, read_at): (&[Arc<Partition>], u64),
     connection: &mut Option<Connection>,
+    refusals: &mut PartitionRetries,
 ) -> anyhow::Result<Round> {
     if connection.as_ref().is_none_or(|c| !c.is_usable()) {
         let image = broker.image();
@@ -131,14 +202,24 @@ async fn fetch_round(
     if !diverged.is_empty() {
         truncate(broker, connection, &diverged).await?;
     }
+    let now = Instant::now();
     let ready: Vec<&Arc<Partition>> = partitions
         .iter()
         .filter(|p| p.truncation_epoch().is_none())
+        .filter(|p| {
+            refusals
+                .may_retry(&p.topic, p.index, p.leader_epoch(), now)
+                .is_some()
+        })
         .collect();
     if ready.is_empty() {
         return Ok(Round::Refused);
     }
-    fetch(broker, connection, &ready).await
+    let answered = fetch(broker, connection, &ready, refusals);
+    tokio::select! {
+        round = answered => round,
+        () = broker.fetchers.follows_more_than(broker, leader, partitions, read_at) => Ok(Round::Interrupted),
+    }
 }
 
 async fn truncate(
@@ -186,6 +267,7 @@ async fn fetch(
     broker: &Broker,
     connection: &Connection,
     partitions: &[&Arc<Partition>],
+    refusals: &mut PartitionRetries,
 ) -> anyhow::Result<Round> {
     let wait = broker.config.duration_ms("replica.fetch.wait.max.ms", 500);
     let mut by_topic: HashMap<&str, Vec<FetchPartition>> = HashMap::new();
@@ -225,7 +307,11 @@ async fn fetch(
             else {
                 continue;
             };
-            match ResponseError::try_from_code(data.error_code) {
+            let error = ResponseError::try_from_code(data.error_code);
+            if error.is_none() {
+                refusals.succeeded(&partition.topic, partition.index);
+            }
+            match error {
                 None => {
                     let records = data.records.unwrap_or_default();
                     appended |= !records.is_empty();
@@ -240,7 +326,15 @@ async fn fetch(
                 }
                 Some(error) => {
                     refused += 1;
-                    tracing::debug!(topic = %topic.topic.as_str(), partition = data.partition_index, ?error, "leader refused the fetch");
+                    let epoch = partition.leader_epoch();
+                    let retry = refusals.refused(
+                        &partition.topic,
+                        partition.index,
+                        epoch,
+                        &error,
+                        Instant::now(),
+                    );
+                    tracing::debug!(topic = %topic.topic.as_str(), partition = data.partition_index, ?error, attempts = retry.attempts, retry_in = ?retry.retry_in, "leader refused the fetch");
                 }
             }
         }

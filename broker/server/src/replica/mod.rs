@@ -3,10 +3,10 @@
 //! are removed, config changes reach the logs. Handlers look partitions up here.
 
 mod fetcher;
-mod isr_retries;
 mod log_config;
 mod log_dir;
 mod partition;
+mod partition_retries;
 mod producer_state;
 
 use std::collections::HashMap;
@@ -18,10 +18,10 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 pub use fetcher::Fetchers;
-pub use isr_retries::IsrRetries;
 pub use log_config::log_config;
 pub use log_dir::{describe_space, free_space, LogDir};
 pub use partition::{Appended, FollowerFetch, Partition, Role};
+pub use partition_retries::PartitionRetries;
 
 use crate::config::BrokerConfig;
 use crate::log::LogError;

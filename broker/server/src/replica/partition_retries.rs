@@ -1,7 +1,8 @@
-//! A leader's refused ISR changes, waiting to be proposed again. The controller refuses an
-//! AlterPartition for a stale leader epoch, a fenced follower, or when no coordinator
-//! leads; without a pause the leader would propose it again on the next follower fetch,
-//! every few milliseconds. Each refused partition instead waits a growing, jittered pause
+//! Partitions whose last remote call was refused, waiting to try again: a leader's ISR
+//! change the controller refused (a stale leader epoch, a fenced follower, no coordinator
+//! leading), or a follower's fetch the leader refused (its metadata lags, its disk failed).
+//! Without a pause the call would be repeated on the next follower fetch, every few
+//! milliseconds. Each refused partition instead waits a growing, jittered pause
 //! (`retry.backoff.ms` doubling to `retry.backoff.max.ms`), and each distinct refusal is
 //! logged once.
 
@@ -10,13 +11,13 @@ use std::time::{Duration, Instant};
 
 use potok_client::{Backoff, DistinctFailures};
 
-pub struct IsrRetries {
+pub struct PartitionRetries {
     /// The pauses every refused partition starts from.
     backoff: Backoff,
     waiting: HashMap<(String, i32), Waiting>,
 }
 
-/// One partition whose last ISR change was refused.
+/// One partition whose last call was refused.
 struct Waiting {
     /// The leader epoch it was refused at; a new epoch starts afresh.
     leader_epoch: i32,
@@ -28,7 +29,7 @@ struct Waiting {
 /// What became of a refused change.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Refused {
-    /// How long until the partition may propose again.
+    /// How long until the partition may try again.
     pub retry_in: Duration,
     /// Refusals in a row, this one included.
     pub attempts: u32,
@@ -36,23 +37,27 @@ pub struct Refused {
     pub is_new: bool,
 }
 
-impl IsrRetries {
-    pub fn new(backoff: Backoff) -> IsrRetries {
-        IsrRetries {
+impl PartitionRetries {
+    pub fn new(backoff: Backoff) -> PartitionRetries {
+        PartitionRetries {
             backoff,
             waiting: HashMap::new(),
         }
     }
 
-    /// Whether the partition may propose an ISR change at `now`: `None` while it waits out
-    /// a refusal, else the refusals in a row before this attempt (0 for a first proposal).
-    pub fn may_propose(
+    /// Whether the partition may try again at `now`: `None` while it waits out a refusal,
+    /// else the refusals in a row before this attempt (0 for a first attempt).
+    pub fn may_retry(
         &mut self,
         topic: &str,
         partition: i32,
         leader_epoch: i32,
         now: Instant,
     ) -> Option<u32> {
+        // Asked for every partition of every fetch round: spare the key's allocation.
+        if self.waiting.is_empty() {
+            return Some(0);
+        }
         let key = (topic.to_string(), partition);
         let waiting = match self.waiting.get(&key) {
             None => return Some(0),
@@ -65,7 +70,7 @@ impl IsrRetries {
         (now >= waiting.retry_at).then(|| waiting.backoff.attempts())
     }
 
-    /// The controller refused the partition's change at `now`: it waits before the next.
+    /// The partition's call was refused at `now`: it waits before the next.
     pub fn refused(
         &mut self,
         topic: &str,
@@ -92,14 +97,17 @@ impl IsrRetries {
         }
     }
 
-    /// The controller accepted the partition's change; answers the refusals before it.
-    pub fn accepted(&mut self, topic: &str, partition: i32) -> Option<u32> {
+    /// The partition's call succeeded; answers the refusals before it.
+    pub fn succeeded(&mut self, topic: &str, partition: i32) -> Option<u32> {
+        if self.waiting.is_empty() {
+            return None;
+        }
         self.waiting
             .remove(&(topic.to_string(), partition))
             .map(|waiting| waiting.backoff.attempts())
     }
 
-    /// When the first waiting partition may propose again.
+    /// When the first waiting partition may try again.
     pub fn next_retry(&self) -> Option<Instant> {
         self.waiting.values().map(|w| w.retry_at).min()
     }
@@ -119,28 +127,28 @@ mod tests {
         Duration::from_millis(n)
     }
 
-    fn retries() -> IsrRetries {
-        IsrRetries::new(Backoff::new(ms(100), ms(1000)))
+    fn retries() -> PartitionRetries {
+        PartitionRetries::new(Backoff::new(ms(100), ms(1000)))
     }
 
     #[test]
     fn a_refused_change_waits_longer_after_each_refusal() {
         let mut retries = retries();
         let mut now = Instant::now();
-        assert_eq!(retries.may_propose("t", 0, 5, now), Some(0));
+        assert_eq!(retries.may_retry("t", 0, 5, now), Some(0));
         let mut pauses = Vec::new();
         for attempt in 1..=6 {
             let refused = retries.refused("t", 0, 5, &"NOT_CONTROLLER", now);
             assert_eq!(refused.attempts, attempt);
             assert_eq!(retries.next_retry(), Some(now + refused.retry_in));
             // Not before the pause is over, and again once it is.
-            assert_eq!(retries.may_propose("t", 0, 5, now), None);
+            assert_eq!(retries.may_retry("t", 0, 5, now), None);
             assert_eq!(
-                retries.may_propose("t", 0, 5, now + refused.retry_in - ms(1)),
+                retries.may_retry("t", 0, 5, now + refused.retry_in - ms(1)),
                 None
             );
             now += refused.retry_in;
-            assert_eq!(retries.may_propose("t", 0, 5, now), Some(attempt));
+            assert_eq!(retries.may_retry("t", 0, 5, now), Some(attempt));
             pauses.push(refused.retry_in);
         }
         assert!(pauses[0] >= ms(50) && pauses[0] <= ms(100), "{pauses:?}");
@@ -152,8 +160,9 @@ mod tests {
     fn each_distinct_refusal_is_new_once() {
         let mut retries = retries();
         let now = Instant::now();
-        let is_new =
-            |retries: &mut IsrRetries, error: &str| retries.refused("t", 0, 5, &error, now).is_new;
+        let is_new = |retries: &mut PartitionRetries, error: &str| {
+            retries.refused("t", 0, 5, &error, now).is_new
+        };
         assert!(is_new(&mut retries, "stale epoch"));
         assert!(!is_new(&mut retries, "stale epoch"));
         assert!(!is_new(&mut retries, "stale epoch"));
@@ -162,18 +171,18 @@ mod tests {
     }
 
     #[test]
-    fn acceptance_or_a_new_epoch_starts_afresh() {
+    fn success_or_a_new_epoch_starts_afresh() {
         let mut retries = retries();
         let now = Instant::now();
         retries.refused("t", 0, 5, &"refused", now);
         retries.refused("t", 0, 5, &"refused", now);
-        assert_eq!(retries.accepted("t", 0), Some(2));
-        assert_eq!(retries.accepted("t", 0), None);
-        assert_eq!(retries.may_propose("t", 0, 5, now), Some(0));
+        assert_eq!(retries.succeeded("t", 0), Some(2));
+        assert_eq!(retries.succeeded("t", 0), None);
+        assert_eq!(retries.may_retry("t", 0, 5, now), Some(0));
 
         retries.refused("t", 0, 5, &"refused", now);
-        assert_eq!(retries.may_propose("t", 0, 5, now), None);
-        assert_eq!(retries.may_propose("t", 0, 6, now), Some(0));
+        assert_eq!(retries.may_retry("t", 0, 5, now), None);
+        assert_eq!(retries.may_retry("t", 0, 6, now), Some(0));
         assert_eq!(retries.next_retry(), None);
         assert!(retries.refused("t", 0, 6, &"refused", now).is_new);
     }
@@ -183,10 +192,10 @@ mod tests {
         let mut retries = retries();
         let now = Instant::now();
         retries.refused("t", 0, 1, &"refused", now);
-        assert_eq!(retries.may_propose("t", 1, 1, now), Some(0));
-        assert_eq!(retries.may_propose("u", 0, 1, now), Some(0));
+        assert_eq!(retries.may_retry("t", 1, 1, now), Some(0));
+        assert_eq!(retries.may_retry("u", 0, 1, now), Some(0));
         retries.retain(|topic, _| topic != "t");
         assert_eq!(retries.next_retry(), None);
-        assert_eq!(retries.may_propose("t", 0, 1, now), Some(0));
+        assert_eq!(retries.may_retry("t", 0, 1, now), Some(0));
     }
 }
