@@ -126,7 +126,7 @@ impl Broker {
         if applied.as_ref().is_some_and(|a| Arc::ptr_eq(a, &latest)) {
             return;
         }
-        match self.replicas.apply_image(&latest) {
+        match off_the_runtime(|| self.replicas.apply_image(&latest)) {
             Ok(changes) => {
                 *applied = Some(latest);
                 for (partition, role) in changes {
@@ -404,6 +404,18 @@ fn open_log_dir(config: &BrokerConfig) -> anyhow::Result<Arc<LogDir>> {
             describe_space(dir)
         )
     })
+}
+
+/// Runs `work`, which creates and syncs files, after telling a multi-threaded runtime, so the
+/// tasks queued behind it on this worker (other clients' requests) move to another thread
+/// instead of waiting out its fsyncs, which take hundreds of milliseconds on a busy disk.
+fn off_the_runtime<T>(work: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) if runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
+    }
 }
 
 /// The pauses between retries of calls to the quorum and to other brokers: Kafka's

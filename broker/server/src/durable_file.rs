@@ -1,6 +1,8 @@
 //! Small state files (checkpoints, the vote, metadata snapshots) replaced whole: written to a
 //! temporary file, synced, renamed over the old one, the directory synced. A failure at any
-//! step (a full disk) leaves the old file as it was and no temporary file behind.
+//! step (a full disk) leaves the old file as it was and no temporary file behind. State that
+//! is rebuilt from the log after a crash is replaced without the syncs, which under heavy
+//! writeback can take hundreds of milliseconds.
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -8,10 +10,24 @@ use std::path::{Path, PathBuf};
 
 /// Replaces `path` with `contents`, or leaves it untouched.
 pub fn replace(path: &Path, contents: &[u8]) -> io::Result<()> {
+    replace_with(path, contents, true)
+}
+
+/// Replaces `path` with `contents` without syncing: readers see the old file or the new one
+/// whole, but a crash may leave either, or an empty file. Only for state the next start
+/// after a crash rebuilds from the log.
+pub fn replace_unsynced(path: &Path, contents: &[u8]) -> io::Result<()> {
+    replace_with(path, contents, false)
+}
+
+fn replace_with(path: &Path, contents: &[u8], sync: bool) -> io::Result<()> {
     let temporary = temporary_path(path);
-    let written = write_synced(&temporary, contents).and_then(|()| {
+    let written = write_file(&temporary, contents, sync).and_then(|()| {
         std::fs::rename(&temporary, path)?;
-        sync_parent(path)
+        if sync {
+            sync_parent(path)?;
+        }
+        Ok(())
     });
     if written.is_err() {
         let _ = std::fs::remove_file(&temporary);
@@ -25,10 +41,13 @@ fn temporary_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
-fn write_synced(path: &Path, contents: &[u8]) -> io::Result<()> {
+fn write_file(path: &Path, contents: &[u8], sync: bool) -> io::Result<()> {
     let mut file = File::create(path)?;
     file.write_all(contents)?;
-    file.sync_all()
+    if sync {
+        file.sync_all()?;
+    }
+    Ok(())
 }
 
 fn sync_parent(path: &Path) -> io::Result<()> {

@@ -1,6 +1,11 @@
 //! The leader epoch cache: for each leader epoch, the first offset written under it. It
 //! answers OffsetForLeaderEpoch, which lets a follower find where its log diverged from a
 //! new leader's. Kept beside the segments as Kafka's `leader-epoch-checkpoint` file.
+//!
+//! Appends that start an epoch rewrite the file without syncing it (as Kafka does since
+//! KAFKA-15046: an fsync in the produce path stalls every request behind it while the
+//! disk is busy). It is synced when the log is flushed, before a clean shutdown; after a
+//! crash the log rebuilds the cache from its batches instead of trusting the file.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -96,13 +101,22 @@ impl EpochCache {
         Some((found, end))
     }
 
-    /// Writes the checkpoint, replacing the old one whole.
+    /// Writes the checkpoint, replacing the old one whole, without syncing it.
+    pub fn write(&self) -> io::Result<()> {
+        crate::durable_file::replace_unsynced(&self.path, self.checkpoint().as_bytes())
+    }
+
+    /// Writes the checkpoint and syncs it, for a flush.
     pub fn save(&self) -> io::Result<()> {
+        crate::durable_file::replace(&self.path, self.checkpoint().as_bytes())
+    }
+
+    fn checkpoint(&self) -> String {
         let mut text = format!("0\n{}\n", self.entries.len());
         for (epoch, offset) in &self.entries {
             text.push_str(&format!("{epoch} {offset}\n"));
         }
-        crate::durable_file::replace(&self.path, text.as_bytes())
+        text
     }
 }
 

@@ -154,23 +154,30 @@ impl PartitionLog {
             epochs: EpochCache::empty(dir),
             unsynced: Vec::new(),
         };
-        log.epochs = match EpochCache::load(dir)? {
+        // The checkpoint is written unsynced: only a clean shutdown's flush makes it whole.
+        let saved = if clean_shutdown {
+            EpochCache::load(dir)?
+        } else {
+            None
+        };
+        log.epochs = match saved {
             Some(epochs) => epochs,
             None => log.rebuild_epochs()?,
         };
         if log.epochs.truncate_from(log.log_end_offset()) {
-            log.epochs.save()?;
+            log.epochs.write()?;
         }
         Ok(log)
     }
 
-    /// Rebuilds the leader epoch cache from the batches, for logs written before it existed.
+    /// Rebuilds the leader epoch cache from the batches: after a crash, for a new log, and
+    /// for logs written before the cache existed.
     fn rebuild_epochs(&self) -> Result<EpochCache, LogError> {
         let mut epochs = EpochCache::empty(&self.dir);
         for header in self.batch_headers(self.log_start_offset)? {
             epochs.assign(header.partition_leader_epoch, header.base_offset);
         }
-        epochs.save()?;
+        epochs.write()?;
         Ok(epochs)
     }
 
@@ -186,7 +193,7 @@ impl PartitionLog {
 
     fn note_epoch(&mut self, epoch: i32, offset: i64) -> Result<(), LogError> {
         if self.epochs.assign(epoch, offset) {
-            self.epochs.save()?;
+            self.epochs.write()?;
         }
         Ok(())
     }
@@ -555,7 +562,7 @@ impl PartitionLog {
             return self.restart_at(offset.max(0));
         }
         if self.epochs.truncate_from(offset) {
-            self.epochs.save()?;
+            self.epochs.write()?;
         }
         let doomed: Vec<i64> = self
             .segments
@@ -585,7 +592,7 @@ impl PartitionLog {
         self.segments.insert(offset, segment);
         self.set_log_start_offset(offset)?;
         self.epochs.clear();
-        self.epochs.save()?;
+        self.epochs.write()?;
         Ok(())
     }
 
@@ -611,13 +618,15 @@ impl PartitionLog {
         Ok(headers)
     }
 
-    /// Syncs the segments closed since the last sync, then the active one.
+    /// Syncs the segments closed since the last sync, then the active one and the leader
+    /// epoch checkpoint.
     pub fn flush(&mut self) -> Result<(), LogError> {
         for (base, sync) in self.unsynced_segments()? {
             sync.sync()?;
             self.mark_synced(&[base]);
         }
         self.active_mut().flush()?;
+        self.epochs.save()?;
         Ok(())
     }
 
@@ -1135,5 +1144,37 @@ mod tests {
         let info = follower.append_as_follower(&fetched, 0).unwrap();
         assert_eq!((info.base_offset, info.last_offset), (0, 4));
         assert!(follower.append_as_follower(&fetched, 0).is_err());
+    }
+
+    #[test]
+    fn after_a_crash_leader_epochs_come_from_the_batches_not_the_unsynced_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = open(dir.path(), small_segments());
+        log.append(&encode_batch(3, 0, Compression::None), 1, 0)
+            .unwrap();
+        log.flush().unwrap();
+        let flushed = std::fs::read(dir.path().join("leader-epoch-checkpoint")).unwrap();
+        log.append(&encode_batch(2, 0, Compression::None), 2, 0)
+            .unwrap();
+        assert_eq!(log.end_offset_for_epoch(1), Some((1, 3)));
+        drop(log);
+        // The crash lost the unsynced rewrite that started epoch 2.
+        std::fs::write(dir.path().join("leader-epoch-checkpoint"), flushed).unwrap();
+        let log = open_after_crash(dir.path(), small_segments());
+        assert_eq!(log.latest_epoch(), Some(2));
+        assert_eq!(log.end_offset_for_epoch(1), Some((1, 3)));
+        assert_eq!(log.end_offset_for_epoch(2), Some((2, 5)));
+    }
+
+    #[test]
+    fn a_torn_checkpoint_after_a_crash_does_not_stop_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = open(dir.path(), small_segments());
+        log.append(&encode_batch(3, 0, Compression::None), 7, 0)
+            .unwrap();
+        drop(log);
+        std::fs::write(dir.path().join("leader-epoch-checkpoint"), b"").unwrap();
+        let log = open_after_crash(dir.path(), small_segments());
+        assert_eq!(log.latest_epoch(), Some(7));
     }
 }
