@@ -132,7 +132,39 @@ fn create_topic(args: &Args, topic: &str) -> anyhow::Result<()> {
             bail!("cannot create topic {name}: {error}");
         }
     }
-    Ok(())
+    wait_for_leaders(&admin, topic, args.partitions)
+}
+
+/// Waits until the cluster's metadata names a leader for each of the topic's partitions, so
+/// a run times producing rather than the producer discovering a topic the brokers are still
+/// creating (librdkafka asks again after growing pauses, which a paced run's first records
+/// waited out: a p99 of hundreds of milliseconds).
+fn wait_for_leaders(
+    admin: &AdminClient<DefaultClientContext>,
+    topic: &str,
+    partitions: i32,
+) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let metadata = admin
+            .inner()
+            .fetch_metadata(Some(topic), Duration::from_secs(5))?;
+        let led = metadata.topics().iter().any(|t| {
+            t.name() == topic
+                && t.error().is_none()
+                && t.partitions().len() == partitions as usize
+                && t.partitions()
+                    .iter()
+                    .all(|p| p.leader() >= 0 && p.error().is_none())
+        });
+        if led {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("topic {topic} has no leader for every partition after 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// Blocks on a future without pulling in an async runtime.

@@ -33,7 +33,7 @@ struct Args {
 const BOB_EVERY: usize = 100;
 
 fn payment(i: usize) -> String {
-    let name = if i % BOB_EVERY == 0 {
+    let name = if i.is_multiple_of(BOB_EVERY) {
         "Bob".to_string()
     } else {
         format!("user-{}", i % 1000)
@@ -47,7 +47,12 @@ fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
         .with_context(|| format!("no process {pid}; pass the ksql server's --ksql-pid"))?;
     let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
     let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     // utime and stime are the 14th and 15th fields of the line, 12th and 13th after the name.
     Ok((ticks(11) + ticks(12)) / 100.0)
 }
@@ -86,7 +91,9 @@ fn produce(args: &Args, topic: &str) -> anyhow::Result<usize> {
         }
         let timestamp = start + i as i64;
         loop {
-            let record = BaseRecord::<(), str>::to(topic).payload(&value).timestamp(timestamp);
+            let record = BaseRecord::<(), str>::to(topic)
+                .payload(&value)
+                .timestamp(timestamp);
             match producer.send(record) {
                 Ok(()) => break,
                 Err(_) => std::thread::sleep(Duration::from_millis(1)),
@@ -109,7 +116,11 @@ fn records_in(consumer: &BaseConsumer, topic: &str) -> i64 {
         .collect();
     partitions
         .iter()
-        .filter_map(|p| consumer.fetch_watermarks(topic, *p, Duration::from_secs(5)).ok())
+        .filter_map(|p| {
+            consumer
+                .fetch_watermarks(topic, *p, Duration::from_secs(5))
+                .ok()
+        })
         .map(|(_, high)| high)
         .sum()
 }
