@@ -17,6 +17,9 @@ pub struct EpochCache {
     path: PathBuf,
     /// `(epoch, start_offset)`, both strictly increasing.
     entries: Vec<(i32, i64)>,
+    /// Whether the file on disk was synced since it was last written, so a flush of a log
+    /// whose epochs did not change (nearly every one at a shutdown) costs no fsync.
+    synced: bool,
 }
 
 impl EpochCache {
@@ -52,13 +55,18 @@ impl EpochCache {
                 ))
             })
             .collect::<io::Result<Vec<_>>>()?;
-        Ok(Some(EpochCache { path, entries }))
+        Ok(Some(EpochCache {
+            path,
+            entries,
+            synced: true,
+        }))
     }
 
     pub fn empty(dir: &Path) -> EpochCache {
         EpochCache {
             path: dir.join(CHECKPOINT_FILE),
             entries: Vec::new(),
+            synced: false,
         }
     }
 
@@ -73,6 +81,7 @@ impl EpochCache {
             return false;
         }
         self.entries.push((epoch, offset));
+        self.synced = false;
         true
     }
 
@@ -80,12 +89,15 @@ impl EpochCache {
     pub fn truncate_from(&mut self, offset: i64) -> bool {
         let before = self.entries.len();
         self.entries.retain(|(_, start)| *start < offset);
-        before != self.entries.len()
+        let changed = before != self.entries.len();
+        self.synced &= !changed;
+        changed
     }
 
     /// Forgets everything, for a log restarted at a new offset.
     pub fn clear(&mut self) {
         self.entries.clear();
+        self.synced = false;
     }
 
     /// OffsetForLeaderEpoch: the largest epoch not above `epoch` and the offset where it
@@ -102,13 +114,19 @@ impl EpochCache {
     }
 
     /// Writes the checkpoint, replacing the old one whole, without syncing it.
-    pub fn write(&self) -> io::Result<()> {
+    pub fn write(&mut self) -> io::Result<()> {
+        self.synced = false;
         crate::durable_file::replace_unsynced(&self.path, self.checkpoint().as_bytes())
     }
 
-    /// Writes the checkpoint and syncs it, for a flush.
-    pub fn save(&self) -> io::Result<()> {
-        crate::durable_file::replace(&self.path, self.checkpoint().as_bytes())
+    /// Writes the checkpoint and syncs it, for a flush, unless it is synced already.
+    pub fn save(&mut self) -> io::Result<()> {
+        if self.synced {
+            return Ok(());
+        }
+        crate::durable_file::replace(&self.path, self.checkpoint().as_bytes())?;
+        self.synced = true;
+        Ok(())
     }
 
     fn checkpoint(&self) -> String {
@@ -157,5 +175,25 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(CHECKPOINT_FILE), "0\n2\n1 x\n").unwrap();
         assert!(EpochCache::load(dir.path()).is_err());
+    }
+
+    #[test]
+    fn a_flush_syncs_the_checkpoint_only_after_a_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(CHECKPOINT_FILE);
+        let mut cache = EpochCache::empty(dir.path());
+        cache.assign(1, 0);
+        cache.save().unwrap();
+        assert!(file.exists());
+        std::fs::remove_file(&file).unwrap();
+        cache.save().unwrap();
+        assert!(!file.exists(), "an unchanged cache was written again");
+        cache.assign(2, 5);
+        cache.save().unwrap();
+        let mut loaded = EpochCache::load(dir.path()).unwrap().unwrap();
+        assert_eq!(loaded.entries, vec![(1, 0), (2, 5)]);
+        std::fs::remove_file(&file).unwrap();
+        loaded.save().unwrap();
+        assert!(!file.exists(), "a loaded cache is already on disk");
     }
 }
