@@ -324,11 +324,14 @@ def test_a_node_pointed_at_another_nodes_data_refuses_to_start(cluster):
 
 def test_followers_waiting_on_a_leader_start_fetching_a_new_topic_at_once(request):
     """A follower's fetch waits at its leader for up to replica.fetch.wait.max.ms while no
-    records come. A topic created meanwhile must not wait for that poll to end: with a
-    minute's wait, acks=all records to a new topic (which every in-sync follower must
-    fetch first) are still acknowledged well within the producer's 20 s timeout."""
+    records come. A topic created meanwhile must not wait for that poll to end: with a 30 s
+    wait, acks=all records to a new topic (which every in-sync follower must fetch first)
+    are still acknowledged well within the producer's 20 s timeout. Kafka requires the
+    wait to be at most replica.lag.time.max.ms, else idle followers leave the ISR while
+    they wait."""
     with running_cluster(request, "potok-fetch-wait-",
-                         extra={"replica.fetch.wait.max.ms": "60000"}) as instance:
+                         extra={"replica.fetch.wait.max.ms": "30000",
+                                "replica.lag.time.max.ms": "60000"}) as instance:
         create_replicated_topic(instance, "idle")
         # Followers fetched the idle topic once and now wait on its leaders.
         time.sleep(2)

@@ -269,7 +269,12 @@ async fn fetch(
     partitions: &[&Arc<Partition>],
     refusals: &mut PartitionRetries,
 ) -> anyhow::Result<Round> {
+    // A partition waiting out a refusal is asked for again when its pause ends, not when
+    // the leader's long poll for the others would.
     let wait = broker.config.duration_ms("replica.fetch.wait.max.ms", 500);
+    let wait = refusals.next_retry().map_or(wait, |at| {
+        wait.min(at.saturating_duration_since(Instant::now()))
+    });
     let mut by_topic: HashMap<&str, Vec<FetchPartition>> = HashMap::new();
     for partition in partitions {
         let mut wanted = FetchPartition::default();
@@ -307,12 +312,9 @@ async fn fetch(
             else {
                 continue;
             };
-            let error = ResponseError::try_from_code(data.error_code);
-            if error.is_none() {
-                refusals.succeeded(&partition.topic, partition.index);
-            }
-            match error {
+            match ResponseError::try_from_code(data.error_code) {
                 None => {
+                    refusals.succeeded(&partition.topic, partition.index);
                     let records = data.records.unwrap_or_default();
                     appended |= !records.is_empty();
                     partition.append_as_follower(&records, data.high_watermark, now_ms())?;
