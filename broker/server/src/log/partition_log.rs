@@ -621,10 +621,12 @@ impl PartitionLog {
     /// Syncs the segments closed since the last sync, then the active one and the leader
     /// epoch checkpoint.
     pub fn flush(&mut self) -> Result<(), LogError> {
+        let mut synced = Vec::new();
         for (base, sync) in self.unsynced_segments()? {
             sync.sync()?;
-            self.mark_synced(&[base]);
+            synced.push(base);
         }
+        self.mark_synced(&synced);
         self.active_mut().flush()?;
         self.epochs.save()?;
         Ok(())
@@ -647,8 +649,12 @@ impl PartitionLog {
         Ok(handles)
     }
 
+    /// Forgets `bases` once synced, and segments that truncation or retention removed
+    /// before their sync, so a removed segment is not waited on for ever.
     pub fn mark_synced(&mut self, bases: &[i64]) {
-        self.unsynced.retain(|base| !bases.contains(base));
+        let segments = &self.segments;
+        self.unsynced
+            .retain(|base| !bases.contains(base) && segments.contains_key(base));
     }
 
     /// Removes the partition's directory and everything in it.
@@ -976,6 +982,21 @@ mod tests {
         assert!(log.has_unsynced());
         log.flush().unwrap();
         assert!(!log.has_unsynced(), "a flush syncs what the rolls left");
+    }
+
+    #[test]
+    fn a_segment_truncated_away_before_its_sync_is_not_waited_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = open(dir.path(), small_segments());
+        for _ in 0..20 {
+            log.append(&encode_batch(3, 0, Compression::None), 0, 0)
+                .unwrap();
+        }
+        assert!(log.has_unsynced());
+        log.restart_at(100).unwrap();
+        assert!(log.unsynced_segments().unwrap().is_empty());
+        log.mark_synced(&[]);
+        assert!(!log.has_unsynced());
     }
 
     #[test]
