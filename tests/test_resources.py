@@ -374,26 +374,6 @@ def test_idle_connections_are_closed(broker):
     active.close()
 
 
-if __name__ == "__main__":
-    import os
-
-    sys.path.insert(0, str(Path(__file__).parent))
-    # tests/test_resources.py [BIN_DIR [KEY=VALUE...]]: the broker's binaries and overrides.
-    if len(sys.argv) > 1:
-        os.environ["POTOK_BIN_DIR"] = str(Path(sys.argv[1]).resolve())
-    overrides = dict(arg.split("=", 1) for arg in sys.argv[2:])
-    from conftest import Broker  # noqa: E402  (reads POTOK_BIN_DIR)
-
-    raise_open_files_limit(BURST_CONNECTIONS + SILENT_CONNECTIONS + PARTIAL_CONNECTIONS + 500)
-    with tempfile.TemporaryDirectory(prefix="potok-resources-") as tmp:
-        instance = Broker(Path(tmp) / "data", overrides)
-        instance.start()
-        try:
-            measure(instance)
-        finally:
-            instance.stop()
-
-
 def test_running_out_of_open_files_refuses_partitions_not_the_disk(tmp_path):
     from confluent_kafka import Consumer, Producer, TopicPartition
     from confluent_kafka.admin import AdminClient, NewTopic
@@ -442,3 +422,22 @@ def test_running_out_of_open_files_refuses_partitions_not_the_disk(tmp_path):
         assert values == [b"before-%d" % i for i in range(10)] + [b"after-%d" % i for i in range(10)]
     finally:
         broker.stop()
+
+
+if __name__ == "__main__":
+    import conftest
+
+    # tests/test_resources.py [BIN_DIR [KEY=VALUE...]]: the broker's binaries and overrides.
+    # conftest read POTOK_BIN_DIR when this module imported it, so its directory is set here.
+    if len(sys.argv) > 1:
+        conftest.BIN_DIR = Path(sys.argv[1]).resolve()
+    overrides = dict(arg.split("=", 1) for arg in sys.argv[2:])
+
+    raise_open_files_limit(BURST_CONNECTIONS + SILENT_CONNECTIONS + PARTIAL_CONNECTIONS + 500)
+    with tempfile.TemporaryDirectory(prefix="potok-resources-") as tmp:
+        instance = Broker(Path(tmp) / "data", overrides)
+        instance.start()
+        try:
+            measure(instance)
+        finally:
+            instance.stop()
