@@ -411,17 +411,20 @@ async fn create_handler(
 }
 
 /// Describes a topic just created, waiting briefly for the metadata to reach the broker
-/// that answers.
+/// that answers and for each partition's leader to answer for its offsets.
 async fn describe_when_known(cluster: &ClusterHandle, topic: &str) -> UiResult<TopicDetail> {
     let mut attempts = 0;
     loop {
-        match describe(cluster, topic).await {
-            Err(error) if error.status == StatusCode::NOT_FOUND && attempts < 20 => {
-                attempts += 1;
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            }
-            other => return other,
+        let described = describe(cluster, topic).await;
+        let ready = match &described {
+            Ok(detail) => detail.partitions.iter().all(|p| p.latest_offset.is_some()),
+            Err(error) => error.status != StatusCode::NOT_FOUND,
+        };
+        if ready || attempts == 20 {
+            return described;
         }
+        attempts += 1;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
 
