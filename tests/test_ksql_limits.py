@@ -1,5 +1,5 @@
 """The ksql server against clients that send too much: oversized request bodies are refused
-with ksqlDB's JSON error (HTTP 413), an `/inserts-stream` body of 200 MB is written row by
+with ksqlDB's JSON error (HTTP 413), an `/inserts-stream` body of 1 GiB is written row by
 row while the server's memory stays small, a DECIMAL of 1e2000000000 goes to the
 processing log without being expanded, and windows that would overflow or multiply without
 bound are refused when the query is created.
@@ -28,7 +28,7 @@ SERVICE_ID = "limits_"
 # an over-long line is quick to send.
 MAX_REQUEST_BYTES = 32 * 1024 * 1024
 MAX_LINE_BYTES = 64 * 1024
-# The bound on the server's peak resident memory (VmHWM) through the whole suite, 200 MB
+# The bound on the server's peak resident memory (VmHWM) through the whole suite, 1 GiB
 # of inserts included. A debug build of the server idles at a few tens of MB.
 MAX_RSS_BYTES = 300 * 1024 * 1024
 
@@ -180,19 +180,19 @@ class InsertsStream:
         return status, acknowledgements
 
 
-def test_a_200_mb_inserts_stream_is_written_with_bounded_memory(server):
+def test_a_1_gib_inserts_stream_is_written_with_bounded_memory(server):
     status, body = server.ksql("CREATE STREAM bulk (id INT KEY, name STRING, n BIGINT) "
                                "WITH (kafka_topic='bulk', value_format='json', partitions=1);")
     assert status == 200, body
-    rows = 50_000
-    padding = b" " * 4000  # JSON whitespace: the row read is 4 kB, the record written small.
+    rows = 25_000
+    padding = b" " * 43_000  # JSON whitespace: the row read is 43 kB, the record written small.
 
     def lines():
         yield json.dumps({"target": "bulk"}).encode() + b"\n"
         batch = []
         for i in range(rows):
             batch.append(b'{"ID": %d,%s"NAME": "row %d", "N": %d}\n' % (i % 100, padding, i, i))
-            if len(batch) == 256:
+            if len(batch) == 64:
                 yield b"".join(batch)
                 batch = []
         yield b"".join(batch)
@@ -201,7 +201,7 @@ def test_a_200_mb_inserts_stream_is_written_with_bounded_memory(server):
     started = time.time()
     stream = InsertsStream(server.port)
     sent = sum(len(chunk) for chunk in lines())
-    assert sent > 200_000_000
+    assert sent > 2**30
     peak = 0
     sampling = True
 
