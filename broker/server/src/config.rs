@@ -326,6 +326,7 @@ impl BrokerConfig {
         let log_retention_check_interval_ms =
             parse_number(&properties, "log.retention.check.interval.ms")?.unwrap_or(300_000);
         metrics_listener(&properties)?;
+        replica_fetch_wait_within_lag(&properties)?;
         Ok(BrokerConfig {
             node_id,
             quorum_voters,
@@ -353,6 +354,26 @@ impl BrokerConfig {
                 .unwrap_or(default_ms),
         )
     }
+}
+
+/// Refuses a follower long poll longer than the lag that drops a follower from the ISR, as
+/// Kafka does: a follower of a quiet partition waiting out its fetch would leave the ISR
+/// and join it again at every poll.
+fn replica_fetch_wait_within_lag(properties: &BTreeMap<String, String>) -> Result<(), ConfigError> {
+    let fetch_wait: i64 = parse_number(properties, "replica.fetch.wait.max.ms")?.unwrap_or(500);
+    let max_lag: i64 = parse_number(properties, "replica.lag.time.max.ms")?.unwrap_or(30_000);
+    if fetch_wait > max_lag {
+        return Err(ConfigError::Invalid {
+            key: "replica.fetch.wait.max.ms".into(),
+            value: fetch_wait.to_string(),
+            reason: format!(
+                "it must not exceed replica.lag.time.max.ms ({max_lag}), or followers of quiet \
+                 partitions leave the ISR while they wait; lower it or raise \
+                 replica.lag.time.max.ms"
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// `queued.max.request.bytes`: a positive number of bytes, or -1 for no bound.
@@ -485,6 +506,29 @@ mod tests {
                 "{error}"
             );
         }
+    }
+
+    #[test]
+    fn a_follower_long_poll_longer_than_the_isr_lag_is_refused() {
+        let base = [
+            ("node.id", "1"),
+            ("listeners", "PLAINTEXT://:9092"),
+            ("log.dirs", "/tmp"),
+        ];
+        let with = |extra: &[(&str, &str)]| {
+            let pairs: Vec<(&str, &str)> = base.iter().chain(extra).copied().collect();
+            BrokerConfig::from_properties(props(&pairs))
+        };
+        assert!(with(&[("replica.fetch.wait.max.ms", "30000")]).is_ok());
+        let error = with(&[("replica.fetch.wait.max.ms", "30001")]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "invalid value '30001' for config 'replica.fetch.wait.max.ms': it must not exceed \
+             replica.lag.time.max.ms (30000), or followers of quiet partitions leave the ISR \
+             while they wait; lower it or raise replica.lag.time.max.ms"
+        );
+        let error = with(&[("replica.lag.time.max.ms", "100")]).unwrap_err();
+        assert!(error.to_string().contains("(100)"), "{error}");
     }
 
     fn env(pairs: &[(&str, &str)]) -> impl Iterator<Item = (String, String)> {
