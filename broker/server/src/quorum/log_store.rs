@@ -82,14 +82,24 @@ impl LogStore {
         let mut records = 0;
         let mut good_length = 0u64;
         if path.exists() {
-            let reader = BufReader::new(File::open(&path)?);
-            for line in reader.split(b'\n') {
-                let line = line?;
-                let Ok(record) = serde_json::from_slice::<Record>(&line) else {
+            let mut reader = BufReader::new(File::open(&path)?);
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                if reader.read_until(b'\n', &mut line)? == 0 {
+                    break;
+                }
+                // A record is whole only with its newline: one cut just before it still
+                // parses, and appends after it would run into it.
+                let record = match line.strip_suffix(b"\n") {
+                    Some(text) => serde_json::from_slice::<Record>(text).ok(),
+                    None => None,
+                };
+                let Some(record) = record else {
                     tracing::warn!("dropping a torn record at the end of {}", path.display());
                     break;
                 };
-                good_length += line.len() as u64 + 1;
+                good_length += line.len() as u64;
                 records += 1;
                 match record {
                     Record::Append(entry) => {
@@ -278,5 +288,65 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         journal.entries = journal.entries.split_off(&(log_id.index + 1));
         journal.last_purged = Some(log_id);
         journal.compact_if_worthwhile().map_err(io_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use openraft::{CommittedLeaderId, EntryPayload};
+
+    use super::*;
+
+    fn entry(index: u64) -> Entry<TypeConfig> {
+        Entry {
+            log_id: LogId::new(CommittedLeaderId::new(1, 1), index),
+            payload: EntryPayload::Blank,
+        }
+    }
+
+    fn append(store: &LogStore, indexes: std::ops::RangeInclusive<u64>) {
+        let records: Vec<Record> = indexes.map(|i| Record::Append(entry(i))).collect();
+        let mut journal = store.lock();
+        journal.write(&records).unwrap();
+        for record in records {
+            if let Record::Append(entry) = record {
+                journal.entries.insert(entry.log_id.index, entry);
+            }
+        }
+    }
+
+    fn indexes(store: &LogStore) -> Vec<u64> {
+        store.lock().entries.keys().copied().collect()
+    }
+
+    fn cut_end(dir: &Path, bytes: u64) {
+        let file = OpenOptions::new()
+            .write(true)
+            .open(dir.join(JOURNAL))
+            .unwrap();
+        let length = file.metadata().unwrap().len();
+        file.set_len(length - bytes).unwrap();
+    }
+
+    #[test]
+    fn a_torn_last_record_is_dropped_and_appends_go_on_after_the_whole_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        append(&LogStore::open(dir.path()).unwrap(), 1..=3);
+        cut_end(dir.path(), 10);
+        let store = LogStore::open(dir.path()).unwrap();
+        assert_eq!(indexes(&store), [1, 2]);
+        append(&store, 3..=4);
+        assert_eq!(indexes(&LogStore::open(dir.path()).unwrap()), [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn a_last_record_cut_only_of_its_newline_is_dropped_not_joined_to_the_next() {
+        let dir = tempfile::tempdir().unwrap();
+        append(&LogStore::open(dir.path()).unwrap(), 1..=2);
+        cut_end(dir.path(), 1);
+        let store = LogStore::open(dir.path()).unwrap();
+        assert_eq!(indexes(&store), [1]);
+        append(&store, 2..=3);
+        assert_eq!(indexes(&LogStore::open(dir.path()).unwrap()), [1, 2, 3]);
     }
 }
