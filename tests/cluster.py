@@ -37,6 +37,8 @@ class Node:
         self.bootstrap = f"127.0.0.1:{self.port}"
         self.log_dir = cluster.root / f"node-{node_id}"
         self.output = cluster.root / f"node-{node_id}.log"
+        # Settings of this node alone, over the cluster's.
+        self.extra: dict[str, str] = {}
         self.process: subprocess.Popen | None = None
 
     def start(self, wait: bool = True) -> None:
@@ -55,6 +57,7 @@ class Node:
             "potok.metrics.listener": "",
             **FAST_FAILOVER,
             **self.cluster.extra,
+            **self.extra,
         }
         args = [str(BIN_DIR / "potok-broker"), str(ROOT / "config" / "server.properties")]
         for key, value in overrides.items():

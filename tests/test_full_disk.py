@@ -3,20 +3,23 @@ while confluent-kafka produces. Producers get errors, never acknowledgements, fo
 not stored; the broker whose disk failed stops, a restart on a still-full disk is refused
 with a message naming the directory and its free space, and once space is freed every
 acknowledged record reads back once, intact and in order. With three brokers, the one whose
-disk fills hands its leaderships over and production goes on."""
+disk fills hands its leaderships over and production goes on. A coordinator whose metadata
+log's disk fills stops, the other two go on, and once space is freed it catches up."""
 
 import os
 import subprocess
 import tempfile
+import re
 import threading
+import urllib.request
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Producer, TopicCollection
+from confluent_kafka import KafkaException, Producer, TopicCollection
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from cluster import Cluster
-from conftest import Broker, read_all, wait_for_port, wait_until
+from conftest import Broker, free_port, read_all, wait_for_port, wait_until
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
 
@@ -224,6 +227,65 @@ def test_one_brokers_full_disk_moves_leadership_and_loses_nothing(small_disk, tm
             return all(3 in [r.id for r in p.isr] for p in topic.partitions)
 
         wait_until(back_in_sync, 90, "broker 3 back in every ISR")
+    finally:
+        cluster.stop()
+        failing.kill()
+
+
+def quorum_metric(node, name: str) -> float | None:
+    """One of a coordinator's `potok_quorum_*` gauges, or None while it does not answer."""
+    try:
+        with urllib.request.urlopen(node.metrics_url, timeout=5) as answer:
+            text = answer.read().decode()
+    except OSError:
+        return None
+    found = re.search(rf"^{name} (\S+)$", text, re.MULTILINE)
+    return float(found.group(1)) if found else None
+
+
+def test_a_coordinators_full_disk_stops_it_and_the_quorum_goes_on(small_disk, tmp_path):
+    cluster = Cluster(tmp_path)
+    for node in cluster.coordinators.values():
+        port = free_port()
+        node.extra["potok.metrics.listener"] = f"127.0.0.1:{port}"
+        node.metrics_url = f"http://127.0.0.1:{port}/metrics"
+    failing = cluster.coordinators[103]
+    failing.log_dir = small_disk.path / "metadata"
+    cluster.start()
+    try:
+        admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
+        created = []
+
+        def create_topic() -> bool:
+            name = f"topic-{len(created)}"
+            try:
+                admin.create_topics([NewTopic(name, 1, 3)])[name].result(20)
+            except KafkaException:
+                return False
+            created.append(name)
+            return True
+
+        wait_until(create_topic, 30, "a first topic created")
+        small_disk.fill()
+        wait_until(lambda: create_topic() and not failing.running(), 60,
+                   "coordinator 103 stopping on its full disk")
+        log = failing.log_text()
+        assert "the metadata log in" in log and "No space left on device" in log, log[-2000:]
+        assert failing.process.returncode != 0
+        for _ in range(3):
+            wait_until(create_topic, 30, "a topic created by the other two coordinators")
+
+        small_disk.free()
+        failing.start()
+        leader = next(n for n in cluster.coordinators.values() if n is not failing)
+        wait_until(
+            lambda: quorum_metric(failing, "potok_quorum_topics") == len(created)
+            and quorum_metric(failing, "potok_quorum_applied_index")
+            == quorum_metric(leader, "potok_quorum_applied_index"),
+            60,
+            "coordinator 103 caught up with every topic",
+        )
+        assert stray_files(small_disk.path) == []
     finally:
         cluster.stop()
         failing.kill()

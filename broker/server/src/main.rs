@@ -130,6 +130,17 @@ async fn start_coordinator(
             std::process::exit(1);
         }
     });
+    let watched = coordinator.clone();
+    tokio::spawn(async move {
+        let reason = watched.failed().await;
+        let dir = watched.data_dir();
+        tracing::error!(
+            "the metadata log in {} failed: {reason} ({}). This coordinator stopped; the others go on while they are a majority. Free space or repair the disk and start it again: its log keeps every whole record, and it catches up from the others.",
+            dir.display(),
+            potok_broker::replica::describe_space(dir)
+        );
+        std::process::exit(1);
+    });
     Ok(coordinator)
 }
 

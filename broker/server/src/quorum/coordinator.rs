@@ -158,6 +158,29 @@ impl Coordinator {
         }
     }
 
+    /// Waits until Raft stops on its own: a write to the metadata log failed (a full or
+    /// failing disk) or Raft panicked. A node in that state can neither vote nor lead, so
+    /// its process should end and be restarted once the disk is fixed. Never returns after
+    /// a `shutdown` this process asked for.
+    pub async fn failed(&self) -> String {
+        let mut metrics = self.raft.metrics();
+        loop {
+            if let Err(fatal) = &metrics.borrow_and_update().running_state {
+                if !matches!(fatal, openraft::error::Fatal::Stopped) {
+                    return fatal.to_string();
+                }
+            }
+            if metrics.changed().await.is_err() {
+                return std::future::pending().await;
+            }
+        }
+    }
+
+    /// The directory holding this node's metadata log.
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.config.data_dir
+    }
+
     pub async fn shutdown(&self) {
         if let Err(e) = self.raft.shutdown().await {
             tracing::warn!("stopping raft: {e}");
