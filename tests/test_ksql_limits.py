@@ -1,4 +1,5 @@
-"""The ksql server against clients that send too much: oversized request bodies are refused
+"""The ksql server against clients that send too much: a burst of 3,000 connections is served
+and its memory given back, oversized request bodies are refused
 with ksqlDB's JSON error (HTTP 413), an `/inserts-stream` body of 1 GiB is written row by
 row while the server's memory stays small, a DECIMAL of 1e2000000000 goes to the
 processing log without being expanded, and windows that would overflow or multiply without
@@ -113,6 +114,34 @@ def generic_error(body: object, code: int) -> str:
     assert body["@type"] == "generic_error", body
     assert body["error_code"] == code, body
     return body["message"]
+
+
+def test_a_burst_of_connections_is_answered_with_bounded_memory(server):
+    """2,000 connections at once, each asking for /info and kept open, then 1,000 more that
+    send half a request head and stall: every one of the first is answered, a new client is
+    answered meanwhile, and the server's memory stays bounded and falls back once they close."""
+    baseline = server.memory("VmRSS")
+    address = ("127.0.0.1", server.port)
+    asking = [socket.create_connection(address, timeout=30) for _ in range(2000)]
+    for sock in asking:
+        sock.sendall(b"GET /info HTTP/1.1\r\nHost: ksql\r\n\r\n")
+    answered = sum(1 for sock in asking if sock.recv(4096).startswith(b"HTTP/1.1 200"))
+    stalled = [socket.create_connection(address, timeout=30) for _ in range(1000)]
+    for sock in stalled:
+        sock.sendall(b"GET /info HTTP/1.1\r\nHo")
+    during = server.memory("VmRSS")
+    status, body = server.post("/ksql", json.dumps({"ksql": "SHOW STREAMS;"}))
+    for sock in asking + stalled:
+        sock.close()
+    time.sleep(2)
+    after = server.memory("VmRSS")
+    print(f"ksql server RSS: {baseline / 2**20:.0f} MiB before, {during / 2**20:.0f} MiB with "
+          f"3,000 connections open, {after / 2**20:.0f} MiB after they closed")
+    assert answered == 2000
+    assert status == 200, body
+    assert during - baseline < 150 * 1024 * 1024, (baseline, during)
+    # What the connections held goes back to the system once they are gone.
+    assert after - baseline < 50 * 1024 * 1024, (baseline, after)
 
 
 def test_an_oversized_request_body_is_refused_with_ksqldb_json(server):
