@@ -475,17 +475,19 @@ mod tests {
         );
     }
 
-    #[test]
-    fn connection_limits_take_kafka_keys_and_their_unbounded_values() {
+    /// A minimal broker's config with `extra` on top.
+    fn with(extra: &[(&str, &str)]) -> Result<BrokerConfig, ConfigError> {
         let base = [
             ("node.id", "1"),
             ("listeners", "PLAINTEXT://:9092"),
             ("log.dirs", "/tmp"),
         ];
-        let with = |extra: &[(&str, &str)]| {
-            let pairs: Vec<(&str, &str)> = base.iter().chain(extra).copied().collect();
-            BrokerConfig::from_properties(props(&pairs))
-        };
+        let pairs: Vec<(&str, &str)> = base.iter().chain(extra).copied().collect();
+        BrokerConfig::from_properties(props(&pairs))
+    }
+
+    #[test]
+    fn connection_limits_take_kafka_keys_and_their_unbounded_values() {
         let config = with(&[
             ("queued.max.request.bytes", "-1"),
             ("max.connections", "50"),
@@ -510,15 +512,6 @@ mod tests {
 
     #[test]
     fn a_follower_long_poll_longer_than_the_isr_lag_is_refused() {
-        let base = [
-            ("node.id", "1"),
-            ("listeners", "PLAINTEXT://:9092"),
-            ("log.dirs", "/tmp"),
-        ];
-        let with = |extra: &[(&str, &str)]| {
-            let pairs: Vec<(&str, &str)> = base.iter().chain(extra).copied().collect();
-            BrokerConfig::from_properties(props(&pairs))
-        };
         assert!(with(&[("replica.fetch.wait.max.ms", "30000")]).is_ok());
         let error = with(&[("replica.fetch.wait.max.ms", "30001")]).unwrap_err();
         assert_eq!(
