@@ -122,6 +122,23 @@ def test_one_mebibyte_records(broker):
     assert all(m.value() == payload for m in messages)
 
 
+def test_a_fetch_answer_stays_within_fetch_max_bytes(broker):
+    """Three partitions each holding a 900 KiB record, read by a consumer whose responses
+    may be at most 1,000,000 bytes (librdkafka drops a connection whose response is larger
+    than receive.message.max.bytes): each response carries one of them, not all three."""
+    create(broker, "fetch-max-bytes", partitions=3)
+    payload = bytes(range(256)) * 3600
+    producer = Producer({"bootstrap.servers": broker.bootstrap, "compression.type": "none"})
+    for partition in range(3):
+        producer.produce("fetch-max-bytes", value=payload, partition=partition)
+    assert producer.flush(30) == 0
+    messages = consume_all(broker, "fetch-max-bytes", partitions=3, expected=3, start=0,
+                           **{"fetch.max.bytes": 1_000_000,
+                              "receive.message.max.bytes": 1_000_512})
+    assert sorted(m.partition() for m in messages) == [0, 1, 2]
+    assert all(m.value() == payload for m in messages)
+
+
 def test_a_batch_over_max_message_bytes_is_refused(broker):
     create(broker, "small", config={"max.message.bytes": "2000"})
     producer = Producer({"bootstrap.servers": broker.bootstrap, "compression.type": "none"})

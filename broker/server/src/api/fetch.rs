@@ -70,7 +70,8 @@ fn read_all(broker: &Broker, request: &FetchRequest, version: i16) -> (FetchResp
                 continue;
             };
             // The log returns the first batch whole even past the limit (KIP-74); only the
-            // first partition with data may exceed the response budget that way.
+            // response's first batch may exceed the budget that way, so a later partition's
+            // batch that does not fit waits for a fetch where it comes first.
             let limit = (fetch.partition_max_bytes.max(0) as usize).min(budget);
             let read = partition
                 .check_epoch(fetch.current_leader_epoch)
@@ -101,7 +102,10 @@ fn read_all(broker: &Broker, request: &FetchRequest, version: i16) -> (FetchResp
                     }
                 });
             match read {
-                Ok(read) => {
+                Ok(mut read) => {
+                    if total > 0 && read.records.len() > limit {
+                        read.records = bytes::Bytes::new();
+                    }
                     data.high_watermark = read.log_end_offset;
                     data.last_stable_offset = read.log_end_offset;
                     data.log_start_offset = read.log_start_offset;
