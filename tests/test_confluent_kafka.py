@@ -13,6 +13,7 @@ from confluent_kafka import (
     OFFSET_BEGINNING,
     OFFSET_END,
     Producer,
+    TopicCollection,
     TopicPartition,
 )
 from confluent_kafka.admin import (
@@ -339,6 +340,34 @@ def test_describe_cluster(broker):
     assert [node.id for node in cluster.nodes] == [1]
     assert cluster.controller.id == 1
     assert len(cluster.cluster_id) == 22
+
+
+def test_authorized_operations_are_every_operation_when_asked(broker):
+    """With no ACLs, a client asking what it may do is told everything, as Kafka answers
+    without an authorizer; a client not asking is told nothing."""
+    create(broker, "operations")
+    client = admin(broker)
+    topic = client.describe_topics(TopicCollection(["operations"]),
+                                   include_authorized_operations=True)["operations"].result(10)
+    assert {op.name for op in topic.authorized_operations} == {
+        "READ", "WRITE", "CREATE", "DELETE", "ALTER", "DESCRIBE", "DESCRIBE_CONFIGS",
+        "ALTER_CONFIGS"}
+    cluster = client.describe_cluster(include_authorized_operations=True).result(10)
+    assert {op.name for op in cluster.authorized_operations} == {
+        "CREATE", "CLUSTER_ACTION", "DESCRIBE_CONFIGS", "ALTER_CONFIGS", "IDEMPOTENT_WRITE",
+        "ALTER", "DESCRIBE"}
+    assert client.describe_cluster().result(10).authorized_operations is None
+
+    group = "operations-group"
+    consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": group})
+    consumer.subscribe(["operations"])
+    wait = time.time() + 30
+    while not consumer.assignment() and time.time() < wait:
+        consumer.poll(0.2)
+    described = client.describe_consumer_groups([group], include_authorized_operations=True)
+    operations = described[group].result(10).authorized_operations
+    consumer.close()
+    assert {op.name for op in operations} == {"READ", "DESCRIBE", "DELETE"}
 
 
 def test_auto_created_topic_gets_the_default_partitions(broker):

@@ -15,13 +15,12 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 
+use super::authorized_operations;
 use super::protocol_names::topic_name;
 use crate::broker::Broker;
 use crate::metadata::TopicImage;
 use crate::replica::free_space;
 
-/// Kafka's "authorized operations not requested" marker.
-const AUTHORIZED_OPERATIONS_OMITTED: i32 = i32::MIN;
 /// Kafka's `DescribeLogDirsResponse.UNKNOWN_VOLUME_BYTES`.
 const UNKNOWN_VOLUME_BYTES: i64 = -1;
 
@@ -38,7 +37,8 @@ pub fn describe_cluster(
     if version >= 1 {
         response.endpoint_type = request.endpoint_type;
     }
-    response.cluster_authorized_operations = AUTHORIZED_OPERATIONS_OMITTED;
+    response.cluster_authorized_operations =
+        authorized_operations::cluster(request.include_cluster_authorized_operations);
     response.brokers = image
         .brokers
         .values()
@@ -80,7 +80,7 @@ pub fn describe_topic_partitions(
             let mut missing = DescribeTopicPartitionsResponseTopic::default();
             missing.name = Some(topic_name(&name));
             missing.error_code = ResponseError::UnknownTopicOrPartition.code();
-            missing.topic_authorized_operations = AUTHORIZED_OPERATIONS_OMITTED;
+            missing.topic_authorized_operations = authorized_operations::OMITTED;
             response.topics.push(missing);
             continue;
         };
@@ -113,7 +113,8 @@ fn describe_partitions(
     described.name = Some(topic_name(&topic.name));
     described.topic_id = topic.id;
     described.is_internal = topic.is_internal();
-    described.topic_authorized_operations = AUTHORIZED_OPERATIONS_OMITTED;
+    // The request has no flag for them: Kafka always answers them here.
+    described.topic_authorized_operations = authorized_operations::topic(true);
     let end = topic.partitions.len().min(first + budget);
     for (index, partition) in topic.partitions.iter().enumerate().take(end).skip(first) {
         let mut p = DescribeTopicPartitionsResponsePartition::default();

@@ -9,13 +9,11 @@ use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 
 use super::admin_topics::create_with_defaults;
+use super::authorized_operations;
 use super::protocol_names::topic_name;
 use crate::broker::Broker;
 use crate::error::ApiError;
 use crate::metadata::{validate_topic_name, MetadataImage, TopicImage};
-
-/// Kafka answers "authorized operations" with this when they were not asked for.
-const AUTHORIZED_OPERATIONS_OMITTED: i32 = i32::MIN;
 
 /// Metadata, with each broker's address on the listener the client connected to.
 pub async fn handle(
@@ -68,7 +66,13 @@ pub async fn handle(
         .collect();
     response.cluster_id = Some(StrBytes::from_string(image.cluster_id.clone()));
     response.controller_id = BrokerId(image.controller_id);
-    response.cluster_authorized_operations = AUTHORIZED_OPERATIONS_OMITTED;
+    response.cluster_authorized_operations =
+        authorized_operations::cluster(request.include_cluster_authorized_operations);
+    if request.include_topic_authorized_operations {
+        for topic in topics.iter_mut().filter(|t| t.error_code == 0) {
+            topic.topic_authorized_operations = authorized_operations::topic(true);
+        }
+    }
     response.topics = topics;
     response
 }
@@ -123,7 +127,7 @@ pub fn describe_topic(image: &MetadataImage, topic: &TopicImage) -> MetadataResp
     response.name = Some(topic_name(&topic.name));
     response.topic_id = topic.id;
     response.is_internal = topic.is_internal();
-    response.topic_authorized_operations = AUTHORIZED_OPERATIONS_OMITTED;
+    response.topic_authorized_operations = authorized_operations::OMITTED;
     response.partitions = topic
         .partitions
         .iter()
@@ -155,6 +159,6 @@ fn topic_error(name: Option<&str>, error: ApiError) -> MetadataResponseTopic {
     let mut response = MetadataResponseTopic::default();
     response.name = name.map(topic_name);
     response.error_code = error.error_code();
-    response.topic_authorized_operations = AUTHORIZED_OPERATIONS_OMITTED;
+    response.topic_authorized_operations = authorized_operations::OMITTED;
     response
 }

@@ -5,6 +5,7 @@
 mod admin_configs;
 mod admin_topics;
 mod api_versions;
+mod authorized_operations;
 mod cluster;
 mod fetch;
 mod groups;

@@ -10,6 +10,7 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 
+use crate::api::authorized_operations;
 use crate::api::protocol_names::text;
 use crate::broker::Broker;
 use crate::group::records::GroupRecordKey;
@@ -57,6 +58,10 @@ pub fn describe_groups(
                         Some(text(&format!("Group {} not found.", group_id.as_str())));
                 }
             }
+        }
+        if version >= 3 && described.error_code == 0 {
+            described.authorized_operations =
+                authorized_operations::group(request.include_authorized_operations);
         }
         described.group_id = group_id;
         response.groups.push(described);
