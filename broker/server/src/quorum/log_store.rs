@@ -160,6 +160,16 @@ impl Journal {
         Ok(())
     }
 
+    /// Appends `entries` to the file and, once they are written, to the log in memory.
+    fn append(&mut self, entries: Vec<Entry<TypeConfig>>) -> std::io::Result<()> {
+        let records: Vec<Record> = entries.iter().cloned().map(Record::Append).collect();
+        self.write(&records)?;
+        for entry in entries {
+            self.entries.insert(entry.log_id.index, entry);
+        }
+        Ok(())
+    }
+
     /// Replaces the journal with one holding only what is live, when most of it is dead.
     fn compact_if_worthwhile(&mut self) -> std::io::Result<()> {
         if self.records < 1000 || self.records < 2 * (self.entries.len() + 2) {
@@ -256,15 +266,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I: IntoIterator<Item = Entry<TypeConfig>> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
-        let mut journal = self.lock();
-        let entries: Vec<Entry<TypeConfig>> = entries.into_iter().collect();
-        let records: Vec<Record> = entries.iter().cloned().map(Record::Append).collect();
-        let written = journal.write(&records);
-        if written.is_ok() {
-            for entry in entries {
-                journal.entries.insert(entry.log_id.index, entry);
-            }
-        }
+        let written = self.lock().append(entries.into_iter().collect());
         let result = written
             .as_ref()
             .map(|_| ())
@@ -305,14 +307,7 @@ mod tests {
     }
 
     fn append(store: &LogStore, indexes: std::ops::RangeInclusive<u64>) {
-        let records: Vec<Record> = indexes.map(|i| Record::Append(entry(i))).collect();
-        let mut journal = store.lock();
-        journal.write(&records).unwrap();
-        for record in records {
-            if let Record::Append(entry) = record {
-                journal.entries.insert(entry.log_id.index, entry);
-            }
-        }
+        store.lock().append(indexes.map(entry).collect()).unwrap();
     }
 
     fn indexes(store: &LogStore) -> Vec<u64> {
