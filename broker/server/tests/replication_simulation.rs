@@ -20,7 +20,7 @@ use kafka_protocol::records::{
     Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
 use kafka_protocol::ResponseError;
-use potok_broker::log::LogConfig;
+use potok_broker::log::{FirstBatch, LogConfig};
 use potok_broker::metadata::{BrokerInfo, MetadataImage, NewTopic, PartitionImage};
 use potok_broker::quorum::{apply, CommandOutcome, MetadataCommand};
 use potok_broker::replica::{LogDir, Partition, Role};
@@ -304,8 +304,13 @@ impl Sim {
             if source.check_epoch(follower.leader_epoch()).is_err() {
                 continue;
             }
-            let fetched =
-                source.read_for_follower(id, follower.log_end_offset(), 1 << 20, self.now());
+            let fetched = source.read_for_follower(
+                id,
+                follower.log_end_offset(),
+                1 << 20,
+                FirstBatch::Whole,
+                self.now(),
+            );
             match fetched {
                 Ok(fetched) if answered => follower
                     .append_as_follower(&fetched.read.records, fetched.high_watermark, 0)

@@ -11,7 +11,7 @@ use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse};
 use kafka_protocol::ResponseError;
 
 use crate::broker::Broker;
-use crate::log::ReadResult;
+use crate::log::{FirstBatch, ReadResult};
 use crate::metadata::MetadataImage;
 
 pub async fn handle(broker: &Broker, request: FetchRequest, version: i16) -> FetchResponse {
@@ -69,10 +69,14 @@ fn read_all(broker: &Broker, request: &FetchRequest, version: i16) -> (FetchResp
                 topic_response.partitions.push(data);
                 continue;
             };
-            // The log returns the first batch whole even past the limit (KIP-74); only the
-            // response's first batch may exceed the budget that way, so a later partition's
-            // batch that does not fit waits for a fetch where it comes first.
+            // Only the response's first batch may exceed the budget (KIP-74): a later
+            // partition's batch that does not fit waits for a fetch where it comes first.
             let limit = (fetch.partition_max_bytes.max(0) as usize).min(budget);
+            let first_batch = if total == 0 {
+                FirstBatch::Whole
+            } else {
+                FirstBatch::WithinLimit
+            };
             let read = partition
                 .check_epoch(fetch.current_leader_epoch)
                 .and_then(|()| {
@@ -81,6 +85,7 @@ fn read_all(broker: &Broker, request: &FetchRequest, version: i16) -> (FetchResp
                             replica_id,
                             fetch.fetch_offset,
                             limit,
+                            first_batch,
                             std::time::Instant::now(),
                         )?;
                         if fetched.joins_isr {
@@ -90,22 +95,12 @@ fn read_all(broker: &Broker, request: &FetchRequest, version: i16) -> (FetchResp
                             log_end_offset: fetched.high_watermark,
                             ..fetched.read
                         })
-                    } else if limit == 0 && total > 0 {
-                        partition.check_leader()?;
-                        Ok(ReadResult {
-                            records: bytes::Bytes::new(),
-                            log_start_offset: partition.log_start_offset(),
-                            log_end_offset: partition.high_watermark(),
-                        })
                     } else {
-                        partition.read(fetch.fetch_offset, limit)
+                        partition.read(fetch.fetch_offset, limit, first_batch)
                     }
                 });
             match read {
-                Ok(mut read) => {
-                    if total > 0 && read.records.len() > limit {
-                        read.records = bytes::Bytes::new();
-                    }
+                Ok(read) => {
                     data.high_watermark = read.log_end_offset;
                     data.last_stable_offset = read.log_end_offset;
                     data.log_start_offset = read.log_start_offset;

@@ -16,4 +16,4 @@ mod segment;
 #[cfg(test)]
 pub(crate) use batch::tests as batch_tests;
 pub use batch::{validate_batches, BatchError, BatchHeader};
-pub use partition_log::{AppendInfo, LogConfig, LogError, PartitionLog, ReadResult};
+pub use partition_log::{AppendInfo, FirstBatch, LogConfig, LogError, PartitionLog, ReadResult};

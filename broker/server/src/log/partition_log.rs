@@ -65,6 +65,15 @@ pub struct AppendInfo {
     pub log_start_offset: i64,
 }
 
+/// Whether a read returns its first batch when that batch alone is over the limit. Kafka
+/// does (KIP-74) for the first batch of a fetch response, so a batch larger than any limit
+/// can still be consumed; past it, a response keeps to the limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirstBatch {
+    Whole,
+    WithinLimit,
+}
+
 #[derive(Debug, Clone)]
 pub struct ReadResult {
     pub records: Bytes,
@@ -347,13 +356,14 @@ impl PartitionLog {
         Ok(())
     }
 
-    /// Whole batches from the one holding `offset`, up to `max_bytes` (the first batch is
-    /// returned whole even when larger, as Kafka does) and stopping before `max_offset`.
+    /// Whole batches from the one holding `offset`, up to `max_bytes` and stopping before
+    /// `max_offset`; with `FirstBatch::Whole` the first batch comes even when larger.
     pub fn read(
         &self,
         offset: i64,
         max_bytes: usize,
         max_offset: i64,
+        first_batch: FirstBatch,
     ) -> Result<ReadResult, LogError> {
         let log_end_offset = self.log_end_offset();
         if offset < self.log_start_offset || offset > log_end_offset {
@@ -378,7 +388,8 @@ impl PartitionLog {
         let mut position = start;
         while let Some(header) = segment.header_at(position)? {
             let size = header.total_size();
-            if header.base_offset >= max_offset || (length > 0 && length + size > max_bytes) {
+            let may_exceed = length == 0 && first_batch == FirstBatch::Whole;
+            if header.base_offset >= max_offset || (!may_exceed && length + size > max_bytes) {
                 break;
             }
             if position + size as u64 > segment.size() {
@@ -736,7 +747,9 @@ mod tests {
         assert_eq!((first.base_offset, first.last_offset), (0, 2));
         assert_eq!((second.base_offset, second.last_offset), (3, 4));
         assert_eq!(log.log_end_offset(), 5);
-        let read = log.read(0, usize::MAX, i64::MAX).unwrap();
+        let read = log
+            .read(0, usize::MAX, i64::MAX, FirstBatch::Whole)
+            .unwrap();
         assert_eq!(batch_offsets(&read.records), vec![(0, 2), (3, 4)]);
     }
 
@@ -748,23 +761,31 @@ mod tests {
             log.append(&encode_batch(2, 0, Compression::None), 0, 0)
                 .unwrap();
         }
-        let one_batch = log.read(3, 1, i64::MAX).unwrap();
+        let one_batch = log.read(3, 1, i64::MAX, FirstBatch::Whole).unwrap();
         assert_eq!(
             batch_offsets(&one_batch.records),
             vec![(2, 3)],
             "first batch whole"
         );
         let size = one_batch.records.len();
-        let two = log.read(0, size * 2 + 1, i64::MAX).unwrap();
+        let within = log.read(3, size - 1, i64::MAX, FirstBatch::WithinLimit);
+        assert!(within.unwrap().records.is_empty(), "no batch fits");
+        let two = log
+            .read(0, size * 2 + 1, i64::MAX, FirstBatch::Whole)
+            .unwrap();
         assert_eq!(batch_offsets(&two.records).len(), 2);
-        let below_watermark = log.read(0, usize::MAX, 4).unwrap();
+        let below_watermark = log.read(0, usize::MAX, 4, FirstBatch::Whole).unwrap();
         assert_eq!(
             batch_offsets(&below_watermark.records),
             vec![(0, 1), (2, 3)]
         );
-        assert!(log.read(8, 100, i64::MAX).unwrap().records.is_empty());
+        assert!(log
+            .read(8, 100, i64::MAX, FirstBatch::Whole)
+            .unwrap()
+            .records
+            .is_empty());
         assert!(matches!(
-            log.read(9, 100, i64::MAX),
+            log.read(9, 100, i64::MAX, FirstBatch::Whole),
             Err(LogError::OffsetOutOfRange { .. })
         ));
     }
@@ -789,7 +810,7 @@ mod tests {
         assert!(dir.path().join("00000000000000000000.timeindex").exists());
         let mut offset = 0;
         while offset < log.log_end_offset() {
-            let read = log.read(offset, 500, i64::MAX).unwrap();
+            let read = log.read(offset, 500, i64::MAX, FirstBatch::Whole).unwrap();
             let batches = batch_offsets(&read.records);
             assert_eq!(batches[0].0, offset, "reading at {offset}");
             offset = batches.last().unwrap().1 + 1;
@@ -837,7 +858,9 @@ mod tests {
                 .base_offset,
             4
         );
-        let read = log.read(0, usize::MAX, i64::MAX).unwrap();
+        let read = log
+            .read(0, usize::MAX, i64::MAX, FirstBatch::Whole)
+            .unwrap();
         assert_eq!(batch_offsets(&read.records), vec![(0, 1), (2, 3), (4, 4)]);
     }
 
@@ -893,7 +916,9 @@ mod tests {
             .count();
         assert_eq!(segments, 1, "segments after the corrupt batch are removed");
         assert_eq!(log.append(&batch, 0, 0).unwrap().base_offset, 3);
-        let read = log.read(0, usize::MAX, i64::MAX).unwrap();
+        let read = log
+            .read(0, usize::MAX, i64::MAX, FirstBatch::Whole)
+            .unwrap();
         assert_eq!(batch_offsets(&read.records), vec![(0, 2), (3, 5)]);
     }
 
@@ -913,7 +938,7 @@ mod tests {
         std::fs::write(&index, bytes).unwrap();
         let log = open(dir.path(), small_segments());
         for offset in 0..60 {
-            let read = log.read(offset, 1, i64::MAX).unwrap();
+            let read = log.read(offset, 1, i64::MAX, FirstBatch::Whole).unwrap();
             let (first, last) = batch_offsets(&read.records)[0];
             assert!(first <= offset && offset <= last, "offset {offset}");
         }
@@ -1012,7 +1037,7 @@ mod tests {
         std::fs::write(dir.path().join("00000000000000000000.timeindex"), [1u8; 5]).unwrap();
         let log = open(dir.path(), small_segments());
         assert_eq!(log.log_end_offset(), 60);
-        let read = log.read(4, 1, i64::MAX).unwrap();
+        let read = log.read(4, 1, i64::MAX, FirstBatch::Whole).unwrap();
         assert_eq!(batch_offsets(&read.records), vec![(3, 5)]);
     }
 
@@ -1037,7 +1062,7 @@ mod tests {
         assert!(log.log_start_offset() > 0);
         assert!(log.size_bytes() > 0, "the active segment stays");
         assert!(matches!(
-            log.read(0, 100, i64::MAX),
+            log.read(0, 100, i64::MAX, FirstBatch::Whole),
             Err(LogError::OffsetOutOfRange { .. })
         ));
     }
@@ -1078,7 +1103,7 @@ mod tests {
         log.apply_retention(0).unwrap();
         assert!(log.size_bytes() <= 5_000 + 2_000, "{}", log.size_bytes());
         let start = log.log_start_offset();
-        let read = log.read(start, 100, i64::MAX).unwrap();
+        let read = log.read(start, 100, i64::MAX, FirstBatch::Whole).unwrap();
         assert_eq!(batch_offsets(&read.records)[0].0, start);
     }
 
@@ -1095,7 +1120,7 @@ mod tests {
         drop(log);
         let log = open(dir.path(), small_segments());
         assert_eq!(log.log_start_offset(), 31);
-        let read = log.read(31, 1, i64::MAX).unwrap();
+        let read = log.read(31, 1, i64::MAX, FirstBatch::Whole).unwrap();
         assert_eq!(batch_offsets(&read.records), vec![(30, 32)]);
     }
 
@@ -1128,7 +1153,9 @@ mod tests {
             .append(&encode_batch(2, 5, Compression::None), 0, 777)
             .unwrap();
         assert_eq!(info.log_append_time, 777);
-        let read = log.read(0, usize::MAX, i64::MAX).unwrap();
+        let read = log
+            .read(0, usize::MAX, i64::MAX, FirstBatch::Whole)
+            .unwrap();
         assert_eq!(validate_batch(&read.records).unwrap().max_timestamp, 777);
     }
 
@@ -1161,7 +1188,10 @@ mod tests {
         leader
             .append(&encode_batch(2, 0, Compression::None), 4, 0)
             .unwrap();
-        let fetched = leader.read(0, usize::MAX, i64::MAX).unwrap().records;
+        let fetched = leader
+            .read(0, usize::MAX, i64::MAX, FirstBatch::Whole)
+            .unwrap()
+            .records;
         let info = follower.append_as_follower(&fetched, 0).unwrap();
         assert_eq!((info.base_offset, info.last_offset), (0, 4));
         assert!(follower.append_as_follower(&fetched, 0).is_err());

@@ -15,7 +15,9 @@ use uuid::Uuid;
 use super::log_dir::LogDir;
 use super::producer_state::{ProducerStates, SequenceCheck};
 use crate::error::ApiError;
-use crate::log::{validate_batches, AppendInfo, LogConfig, LogError, PartitionLog, ReadResult};
+use crate::log::{
+    validate_batches, AppendInfo, FirstBatch, LogConfig, LogError, PartitionLog, ReadResult,
+};
 use crate::metadata::PartitionImage;
 
 /// How far back (in offsets) producer state is rebuilt from the log on start. Retried
@@ -366,13 +368,18 @@ impl Partition {
     }
 
     /// A consumer's read: leader only, up to the high watermark.
-    pub fn read(&self, offset: i64, max_bytes: usize) -> Result<ReadResult, ApiError> {
+    pub fn read(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        first_batch: FirstBatch,
+    ) -> Result<ReadResult, ApiError> {
         self.check_leader()?;
         self.log_dir.check()?;
         let high_watermark = self.high_watermark();
         let log = self.log.read().expect("log lock poisoned");
         let mut read = log
-            .read(offset, max_bytes, high_watermark)
+            .read(offset, max_bytes, high_watermark, first_batch)
             .map_err(|e| self.disk_error(e))?;
         read.log_end_offset = high_watermark;
         Ok(read)
@@ -383,7 +390,7 @@ impl Partition {
     pub fn read_local(&self, offset: i64, max_bytes: usize) -> Result<ReadResult, ApiError> {
         self.log_dir.check()?;
         let log = self.log.read().expect("log lock poisoned");
-        log.read(offset, max_bytes, i64::MAX)
+        log.read(offset, max_bytes, i64::MAX, FirstBatch::Whole)
             .map_err(|e| self.disk_error(e))
     }
 
@@ -394,6 +401,7 @@ impl Partition {
         follower: i32,
         fetch_offset: i64,
         max_bytes: usize,
+        first_batch: FirstBatch,
         now: Instant,
     ) -> Result<FollowerFetch, ApiError> {
         self.check_leader()?;
@@ -401,7 +409,7 @@ impl Partition {
         let log = self.log.read().expect("log lock poisoned");
         let leader_end = log.log_end_offset();
         let read = log
-            .read(fetch_offset, max_bytes, i64::MAX)
+            .read(fetch_offset, max_bytes, i64::MAX, first_batch)
             .map_err(|e| self.disk_error(e))?;
         let epoch_start = log
             .latest_epoch()
@@ -804,7 +812,7 @@ mod tests {
         assert_eq!((appended.base_offset, appended.last_offset), (0, 1));
         assert_eq!(partition.high_watermark(), 0);
         partition
-            .read_for_follower(FOLLOWER, 2, 1 << 20, Instant::now())
+            .read_for_follower(FOLLOWER, 2, 1 << 20, FirstBatch::Whole, Instant::now())
             .unwrap();
         assert_eq!(partition.high_watermark(), 2);
     }
@@ -832,7 +840,7 @@ mod tests {
         );
         lead(&partition, vec![LEADER], 1);
         let fetch = partition
-            .read_for_follower(FOLLOWER, 2, 1 << 20, Instant::now())
+            .read_for_follower(FOLLOWER, 2, 1 << 20, FirstBatch::Whole, Instant::now())
             .unwrap();
         assert!(fetch.joins_isr);
     }
@@ -848,7 +856,7 @@ mod tests {
             .fail(&std::io::Error::from_raw_os_error(libc::ENOSPC));
         for refused in [
             partition.append_as_leader(&batch(), 0, false).err(),
-            partition.read(0, 1 << 20).err(),
+            partition.read(0, 1 << 20, FirstBatch::Whole).err(),
             partition.flush().err(),
         ] {
             assert_eq!(
@@ -882,7 +890,7 @@ mod tests {
         lead(&partition, vec![LEADER, FOLLOWER], 2);
         let appended = partition.append_as_leader(&batch(), 0, true).unwrap();
         partition
-            .read_for_follower(FOLLOWER, 2, 1 << 20, Instant::now())
+            .read_for_follower(FOLLOWER, 2, 1 << 20, FirstBatch::Whole, Instant::now())
             .unwrap();
         partition
             .wait_for_replication(appended.last_offset, Duration::from_secs(5))
