@@ -210,15 +210,16 @@ const META_PROPERTIES: &str = "meta.properties";
 pub fn claim_log_dir(log_dir: &Path, cluster_id: &str, node_id: i32) -> std::io::Result<()> {
     std::fs::create_dir_all(log_dir)?;
     if let Some((claimed_cluster, claimed_node)) = read_meta_properties(log_dir)? {
-        if claimed_node != node_id || claimed_cluster != cluster_id {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!(
-                    "{} belongs to node.id {claimed_node} of cluster {claimed_cluster}, but this node is node.id {node_id} of cluster {cluster_id}; point log.dirs at this node's own directory",
-                    log_dir.display(),
-                ),
-            ));
+        if claimed_node == node_id && claimed_cluster == cluster_id {
+            return Ok(());
         }
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "{} belongs to node.id {claimed_node} of cluster {claimed_cluster}, but this node is node.id {node_id} of cluster {cluster_id}; point log.dirs at this node's own directory",
+                log_dir.display(),
+            ),
+        ));
     }
     write_meta_properties(log_dir, cluster_id, node_id)
 }
@@ -250,9 +251,11 @@ pub fn read_meta_properties(log_dir: &Path) -> std::io::Result<Option<(String, i
     }
 }
 
+/// Replaced whole: a process killed while writing it in place left it empty, and the
+/// directory could not be used again.
 fn write_meta_properties(log_dir: &Path, cluster_id: &str, node_id: i32) -> std::io::Result<()> {
     let text = format!("version=1\ncluster.id={cluster_id}\nnode.id={node_id}\n");
-    std::fs::write(log_dir.join(META_PROPERTIES), text)
+    crate::durable_file::replace(&log_dir.join(META_PROPERTIES), text.as_bytes())
 }
 
 fn write_atomically(path: &Path, image: &MetadataImage) -> std::io::Result<()> {
